@@ -1,0 +1,63 @@
+# AirPrompts Migrate: make serve runs the app, make test runs every test.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PORT ?= 8000
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+VENDOR := static/vendor
+WASM_PIP_FLAGS := --no-deps --require-hashes --only-binary=:all: \
+	--platform pyemscripten_2026_0_wasm32 --platform any \
+	--python-version 3.14 --implementation cp --abi cp314 --abi none
+
+.PHONY: setup serve test test-unit test-e2e bench lint clean chromium
+
+setup: $(VENV)/.stamp $(VENDOR)/.stamp
+
+# The local Python environment for tests, the dev server and the benchmark.
+$(VENV)/.stamp: requirements/dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements/dev.txt
+	touch $@
+
+node_modules/.stamp: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Browser assets, served from our own origin: Pyodide core, PyScript, wheels.
+$(VENDOR)/.stamp: node_modules/.stamp requirements/browser.txt
+	rm -rf $(VENDOR).tmp && mkdir -p $(VENDOR).tmp/wheels
+	cp -r node_modules/pyodide $(VENDOR).tmp/pyodide
+	cp -r node_modules/@pyscript/core/dist $(VENDOR).tmp/pyscript
+	$(PYTHON) -m pip download -q --disable-pip-version-check $(WASM_PIP_FLAGS) \
+		-r requirements/browser.txt -d $(VENDOR).tmp/wheels
+	rm -rf $(VENDOR) && mv $(VENDOR).tmp $(VENDOR)
+	touch $@
+
+# Debian's chromium for the end-to-end tests (make serve does not need it).
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "installing Debian chromium"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+serve: setup
+	$(PY) -m app.devserver --host 127.0.0.1 --port $(PORT)
+
+test: setup chromium
+	$(PY) -m pytest
+
+test-unit: setup
+	$(PY) -m pytest tests/unit
+
+test-e2e: setup chromium
+	$(PY) -m pytest tests/e2e
+
+bench: setup chromium
+	$(PY) -m tests.bench.run
+
+lint: setup
+	$(PY) -m ruff check app tests playwright.config.py
+
+clean:
+	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache .ruff_cache .hypothesis tests/artifacts

@@ -1,0 +1,405 @@
+"""The steps of data.md section 3, as pure and idempotent functions of one record or value.
+
+Every public function returns a new object and never mutates its argument (the
+executor quarantines the original when a later check fails). Nested values are
+shared with the input unless a step changes them, so a record costs one shallow
+copy, not a deep one. A step reports what it repaired as ``(code, message)``
+notes; ``app.core.transform`` turns them into issues.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from app.core import ids, issues, timestamps
+from app.core.errors import InvalidInput
+from app.core.versions import TARGET, detect_record_version, is_snake
+
+_log = logging.getLogger(__name__)
+
+Note = tuple[str, str]
+
+STEP_NAMES = ("legacy->1.0.0", "1.0.0->2.0.0", "2.0.0->3.0.0")
+LEGACY_FIELDS = "legacyFields"
+PERFORMANCE_DEFAULTS = {"enableVirtualization": True, "enableLazyLoading": True, "cacheSize": 100}
+# Workflow step fields that reference a template.
+STEP_TEMPLATE_REFS = ("templateId", "selectedTemplateId")
+# Fields of favorites and recent items that reference a record.
+ITEM_REFS = ("itemId",)
+
+_SPECIAL_NAMES = {"is_favorite": "favorite"}
+_camel_cache: dict[str, str] = {}
+
+
+class RecordError(InvalidInput):
+    """A record has a structure no step can repair; it is quarantined whole."""
+
+    def __init__(self, message: str, *, code: str = issues.INVALID_TYPE, field: str | None = None) -> None:
+        super().__init__(message, code=code, field=field)
+        self.code = code
+        self.field = field
+
+
+def camel_name(name: str) -> str:
+    """Return the camelCase spelling of snake_case ``name`` (``is_favorite`` is ``favorite``)."""
+    camel = _camel_cache.get(name)
+    if camel is None:
+        camel = _SPECIAL_NAMES.get(name)
+        if camel is None:
+            head, *rest = name.split("_")
+            camel = head + "".join(part[:1].upper() + part[1:] for part in rest)
+        if len(_camel_cache) < 4096:  # bounded: field names are few, but data is untrusted
+            _camel_cache[name] = camel
+    return camel
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Return whether two JSON values are the same data (1, 1.0 and true differ)."""
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, (dict, list)):
+        return ids.canonical_json(a) == ids.canonical_json(b)
+    return bool(a == b)
+
+
+def _keep_legacy(obj: dict[str, Any], extra: dict[str, Any]) -> None:
+    """Merge ``extra`` into ``obj``'s legacyFields, which never loses a value."""
+    if not extra:
+        return
+    current = obj.get(LEGACY_FIELDS)
+    if current is None:
+        obj[LEGACY_FIELDS] = extra
+        return
+    if not isinstance(current, dict):
+        raise RecordError(f"{LEGACY_FIELDS} is not an object, cannot keep {sorted(extra)}", field=LEGACY_FIELDS)
+    merged = dict(current)
+    for name, value in extra.items():
+        if name in merged and not same_value(merged[name], value):
+            raise RecordError(f"{LEGACY_FIELDS}.{name} already holds another value", field=LEGACY_FIELDS)
+        merged[name] = value
+    obj[LEGACY_FIELDS] = merged
+
+
+def _renamed(obj: dict[str, Any]) -> dict[str, Any]:
+    """Return a copy of ``obj`` with snake_case fields camelCased; camelCase wins on conflict."""
+    out: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    for name, value in obj.items():
+        if "_" in name and is_snake(name):
+            camel = camel_name(name)
+            if camel in obj or camel in out:
+                other = obj[camel] if camel in obj else out[camel]
+                if not same_value(other, value):
+                    extra[name] = value
+                continue
+            out[camel] = value
+        else:
+            out[name] = value
+    _keep_legacy(out, extra)
+    return out
+
+
+def _has_snake_field(obj: dict[str, Any]) -> bool:
+    return any("_" in name and is_snake(name) for name in obj)
+
+
+def _step_entry(step: Any) -> Any:
+    """Return one workflow step with camelCase fields and string template ids."""
+    if ids.is_number(step):
+        return ids.number_text(step)
+    if not isinstance(step, dict):
+        return step
+    original = step
+    if _has_snake_field(step):
+        step = _renamed(step)
+    for ref in STEP_TEMPLATE_REFS:
+        if ids.is_number(step.get(ref)):
+            if step is original:
+                step = dict(step)
+            step[ref] = ids.number_text(step[ref])
+    return step
+
+
+def _steps(steps: list[Any]) -> list[Any]:
+    new = [_step_entry(step) for step in steps]
+    # Keep the very same list when nothing changed: cheaper and shares nothing new.
+    if all(a is b for a, b in zip(new, steps)):
+        return steps
+    return new
+
+
+def _id_list(values: list[Any]) -> list[Any]:
+    if any(ids.is_number(value) for value in values):
+        return [ids.id_text(value) for value in values]
+    return values
+
+
+# -- in-place helpers on a dict the caller owns (a fresh shallow copy) --------
+
+
+def _stringify_ids(kind: str, rec: dict[str, Any]) -> None:
+    if ids.is_number(rec.get("id")):
+        rec["id"] = ids.number_text(rec["id"])
+    if kind == "folders":
+        if ids.is_number(rec.get("parentId")):
+            rec["parentId"] = ids.number_text(rec["parentId"])
+        return
+    if ids.is_number(rec.get("folderId")):
+        rec["folderId"] = ids.number_text(rec["folderId"])
+    folder_ids = rec.get("folderIds")
+    if isinstance(folder_ids, list):
+        rec["folderIds"] = _id_list(folder_ids)
+    if kind == "workflows":
+        steps = rec.get("steps")
+        if isinstance(steps, list):
+            rec["steps"] = _steps(steps)
+
+
+def _add_folder_fields(kind: str, rec: dict[str, Any]) -> None:
+    if kind == "folders":
+        if "parentId" not in rec:
+            rec["parentId"] = None
+        return
+    if "folderId" not in rec:
+        rec["folderId"] = None
+    folder_id = rec["folderId"]
+    is_set = isinstance(folder_id, str) and folder_id != ""
+    folder_ids = rec.get("folderIds")
+    if folder_ids is None:
+        rec["folderIds"] = [folder_id] if is_set else []
+    elif is_set and isinstance(folder_ids, list) and folder_id not in folder_ids:
+        rec["folderIds"] = [*folder_ids, folder_id]
+    if rec.get("tags") is None:
+        rec["tags"] = []
+
+
+def _add_context(kind: str, rec: dict[str, Any]) -> None:
+    if kind != "templates":
+        return
+    if rec.get("context") is None:
+        rec["context"] = ""
+    if rec.get("contextEnabled") is None:
+        rec["contextEnabled"] = False
+
+
+def _as_timestamp(value: Any, name: str, notes: list[Note]) -> Any:
+    """Return ``value`` as an ISO string when it is an epoch number; None when missing."""
+    if value is None or value == "":
+        return None
+    epoch = ids.is_number(value) or (isinstance(value, str) and timestamps.is_epoch_text(value))
+    if not epoch:
+        return value
+    try:
+        text = timestamps.from_epoch_ms(int(value) if isinstance(value, str) else value)
+    except (OverflowError, ValueError) as exc:
+        raise RecordError(f"{name} {value!r} is not a usable epoch-millisecond time", field=name) from exc
+    notes.append((issues.TIMESTAMP_CONVERTED, f"{name} {value!r} converted to {text}"))
+    return text
+
+
+def _fill_timestamps(rec: dict[str, Any], now: str, notes: list[Note]) -> None:
+    created = _as_timestamp(rec.get("createdAt"), "createdAt", notes)
+    updated = _as_timestamp(rec.get("updatedAt"), "updatedAt", notes)
+    if created is None or updated is None:
+        last_used = rec.get("lastUsed")
+        if ids.is_number(last_used) or timestamps.is_iso(last_used):
+            last_used = _as_timestamp(last_used, "lastUsed", [])
+        else:
+            last_used = None
+        fallback = updated if created is None else created
+        if fallback is None:
+            fallback = last_used
+        if fallback is None:
+            fallback = now
+            missing = [name for name, value in (("createdAt", created), ("updatedAt", updated)) if value is None]
+            notes.append((issues.TIMESTAMP_REPAIRED, f"{' and '.join(missing)} missing, set to the migration time {now}"))
+        created = fallback if created is None else created
+        updated = fallback if updated is None else updated
+    if rec.get("createdAt") is not created:
+        rec["createdAt"] = created
+    if rec.get("updatedAt") is not updated:
+        rec["updatedAt"] = updated
+
+
+def _add_metadata(rec: dict[str, Any], migrated_from: str, source_key: str, notes: list[Note]) -> None:
+    metadata = rec.get("metadata")
+    if metadata is None:
+        rec["metadata"] = {"schemaVersion": TARGET, "migratedFrom": migrated_from, "sourceKey": source_key}
+        return
+    if not isinstance(metadata, dict):
+        _keep_legacy(rec, {"metadata": metadata})
+        rec["metadata"] = {"schemaVersion": TARGET, "migratedFrom": migrated_from, "sourceKey": source_key}
+        notes.append((issues.METADATA_REPLACED, f"metadata {metadata!r} was not an object, kept in {LEGACY_FIELDS}"))
+        return
+    if metadata.get("schemaVersion") == TARGET and "migratedFrom" in metadata and "sourceKey" in metadata:
+        return
+    merged = dict(metadata)
+    previous = merged.get("schemaVersion", TARGET)
+    if previous != TARGET:
+        # An older schemaVersion is the record's history: keep it, never drop it.
+        _keep_legacy(rec, {"metadata.schemaVersion": previous})
+    merged["schemaVersion"] = TARGET
+    # Provenance a record already carries (from an earlier run) stays as it is.
+    merged.setdefault("migratedFrom", migrated_from)
+    merged.setdefault("sourceKey", source_key)
+    rec["metadata"] = merged
+
+
+def _require_object(record: Any) -> dict[str, Any]:
+    if not isinstance(record, dict):
+        raise RecordError(f"record is {type(record).__name__}, not an object", code=issues.NOT_AN_OBJECT)
+    return record
+
+
+# -- the public steps ----------------------------------------------------------
+
+
+def rename_fields(kind: str, record: dict[str, Any]) -> dict[str, Any]:
+    """Return ``record`` with snake_case fields camelCased, also in a workflow's step objects."""
+    rec = _renamed(_require_object(record))
+    if kind == "workflows" and isinstance(rec.get("steps"), list):
+        rec["steps"] = _steps(rec["steps"])
+    return rec
+
+
+def stringify_ids(kind: str, record: dict[str, Any]) -> dict[str, Any]:
+    """Return ``record`` with numeric ids and references to them as decimal strings."""
+    rec = dict(_require_object(record))
+    _stringify_ids(kind, rec)
+    return rec
+
+
+def add_folder_fields(kind: str, record: dict[str, Any]) -> dict[str, Any]:
+    """Return ``record`` with folderId, folderIds and tags (parentId for a folder)."""
+    rec = dict(_require_object(record))
+    _add_folder_fields(kind, rec)
+    return rec
+
+
+def add_context(kind: str, record: dict[str, Any]) -> dict[str, Any]:
+    """Return a template with context and contextEnabled; other kinds unchanged."""
+    rec = dict(_require_object(record))
+    _add_context(kind, rec)
+    return rec
+
+
+def fill_timestamps(record: dict[str, Any], now: str) -> tuple[dict[str, Any], list[Note]]:
+    """Return ``record`` with ISO createdAt and updatedAt, filled from each other, lastUsed, then ``now``."""
+    rec = dict(_require_object(record))
+    notes: list[Note] = []
+    _fill_timestamps(rec, now, notes)
+    return rec, notes
+
+
+def add_metadata(record: dict[str, Any], migrated_from: str, source_key: str) -> tuple[dict[str, Any], list[Note]]:
+    """Return ``record`` with 3.0.0 metadata merged into any it had."""
+    rec = dict(_require_object(record))
+    notes: list[Note] = []
+    _add_metadata(rec, migrated_from, source_key, notes)
+    return rec, notes
+
+
+def forwards_1_to_2(kind: str, record: dict[str, Any]) -> dict[str, Any]:
+    """Return a 1.0.0 record upgraded to 2.0.0 (also accepts newer records: it is idempotent)."""
+    rec = rename_fields(kind, record)
+    _stringify_ids(kind, rec)
+    _add_folder_fields(kind, rec)
+    return rec
+
+
+def forwards_2_to_3(
+    kind: str, record: dict[str, Any], *, migrated_from: str, source_key: str, now: str
+) -> tuple[dict[str, Any], list[Note]]:
+    """Return a 2.0.0 record upgraded to 3.0.0 (idempotent)."""
+    rec = dict(_require_object(record))
+    notes: list[Note] = []
+    _add_context(kind, rec)
+    _fill_timestamps(rec, now, notes)
+    _add_metadata(rec, migrated_from, source_key, notes)
+    return rec, notes
+
+
+def upgrade(
+    kind: str,
+    record: Any,
+    *,
+    source_key: str,
+    now: str,
+    version: str | None = None,
+    fallback: str | None = None,
+) -> tuple[dict[str, Any], list[Note], str]:
+    """Return ``record`` upgraded to 3.0.0 with its notes and its detected source version.
+
+    Raises RecordError for a record no step can repair. Every step runs on every
+    record: they are idempotent, so a step that has nothing to do costs a few
+    lookups, and a 2.0.0-shaped record with a numeric id is still repaired.
+    """
+    original = _require_object(record)
+    if version is None:
+        version = detect_record_version(kind, original, fallback)
+    notes: list[Note] = []
+    # Only snake_case records need the rebuilding rename; the rest need one shallow copy.
+    rec = _renamed(original) if version in ("legacy", "1.0.0") else dict(original)
+    if "id" not in rec or rec["id"] is None or rec["id"] == "":
+        rec["id"] = ids.stable_id(original)
+        notes.append((issues.MISSING_ID, f"record had no id, derived {rec['id']} from its content"))
+    _stringify_ids(kind, rec)
+    _add_folder_fields(kind, rec)
+    _add_context(kind, rec)
+    _fill_timestamps(rec, now, notes)
+    _add_metadata(rec, version, source_key, notes)
+    return rec, notes, version
+
+
+# -- non-collection values -------------------------------------------------------
+
+
+def upgrade_ui_preferences(value: Any) -> tuple[Any, list[Note]]:
+    """Return ui_preferences camelCased, with defaultFolderId and expandedFolders."""
+    if not isinstance(value, dict):
+        return value, [(issues.UNKNOWN_SHAPE, f"ui_preferences is {type(value).__name__}, kept as it is")]
+    prefs = _renamed(value) if _has_snake_field(value) else dict(value)
+    if ids.is_number(prefs.get("defaultFolderId")):
+        prefs["defaultFolderId"] = ids.number_text(prefs["defaultFolderId"])
+    elif "defaultFolderId" not in prefs:
+        prefs["defaultFolderId"] = None
+    expanded = prefs.get("expandedFolders")
+    if expanded is None:
+        prefs["expandedFolders"] = []
+    elif isinstance(expanded, list):
+        prefs["expandedFolders"] = _id_list(expanded)
+    return prefs, []
+
+
+def upgrade_user_settings(value: Any) -> tuple[Any, list[Note]]:
+    """Return user_settings with the performance defaults merged under the user's values."""
+    if not isinstance(value, dict):
+        return value, [(issues.UNKNOWN_SHAPE, f"user_settings is {type(value).__name__}, kept as it is")]
+    performance = value.get("performance")
+    if performance is None:
+        return {**value, "performance": dict(PERFORMANCE_DEFAULTS)}, []
+    if not isinstance(performance, dict):
+        note = (issues.UNKNOWN_SHAPE, f"user_settings.performance is {type(performance).__name__}, kept as it is")
+        return dict(value), [note]
+    if all(name in performance for name in PERFORMANCE_DEFAULTS):
+        return dict(value), []
+    return {**value, "performance": {**PERFORMANCE_DEFAULTS, **performance}}, []
+
+
+def upgrade_items(name: str, value: Any) -> tuple[Any, list[Note]]:
+    """Return favorites or recent_items with each object camelCased and string item ids."""
+    if not isinstance(value, list):
+        return value, [(issues.UNKNOWN_SHAPE, f"{name} is {type(value).__name__}, kept as it is")]
+    items: list[Any] = []
+    for item in value:
+        if isinstance(item, dict):
+            item = _renamed(item) if _has_snake_field(item) else item
+            for ref in ITEM_REFS:
+                if ids.is_number(item.get(ref)):
+                    item = dict(item)
+                    item[ref] = ids.number_text(item[ref])
+        items.append(item)
+    return items, []

@@ -1,0 +1,165 @@
+"""Schema versions: parse recorded versions and detect them from the shape of the data."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from app.core import keys
+
+_log = logging.getLogger(__name__)
+
+VERSIONS = ("legacy", "1.0.0", "2.0.0", "3.0.0")
+TARGET = "3.0.0"
+_RANK = {version: rank for rank, version in enumerate(VERSIONS)}
+
+_SNAKE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+")
+_NUMERIC_VERSION = re.compile(r"v?([0-9]+)(?:\.([0-9]+))?(?:\.([0-9]+))?")
+# Fields that mark a 2.0.0 record of a non-folder collection.
+_V2_MARKERS = ("folderId", "folderIds", "tags")
+
+
+def is_snake(name: str) -> bool:
+    """Return whether ``name`` is a snake_case field name the 1.0.0 -> 2.0.0 step renames."""
+    return "_" in name and _SNAKE.fullmatch(name) is not None
+
+
+def rank(version: str) -> int:
+    """Return the position of a known ``version`` in VERSIONS."""
+    return _RANK[version]
+
+
+def parse_version_text(text: str | None) -> str | None:
+    """Return the version stored as ``text`` (JSON-quoted or not), normalized to ``X.Y.Z``."""
+    if text is None:
+        return None
+    value: Any = text.strip()
+    if not value:
+        return None
+    try:
+        value = json.loads(value)
+    except ValueError:
+        pass  # readers accept the version unquoted, as in 3.0.0
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        value = repr(value)
+    if not isinstance(value, str) or not value.strip():
+        return None
+    value = value.strip()
+    if value.lower() == "legacy":
+        return "legacy"
+    match = _NUMERIC_VERSION.fullmatch(value)
+    if match is None:
+        return value  # unknown text: the planner refuses it rather than guess
+    # The live app writes airprompts_data_version = "2.0", which means 2.0.0.
+    return ".".join(part or "0" for part in match.groups())
+
+
+def version_tuple(version: str) -> tuple[int, ...] | None:
+    """Return ``X.Y.Z`` as a tuple of ints, or None when it is not numeric."""
+    try:
+        return tuple(int(part) for part in version.split("."))
+    except ValueError:
+        return None
+
+
+def _has_snake(record: Mapping[str, Any], kind: str) -> bool:
+    for name in record:
+        if is_snake(name):
+            return True
+    if kind == "workflows":
+        steps = record.get("steps")
+        if isinstance(steps, list):
+            for step in steps:
+                if isinstance(step, dict) and any(is_snake(name) for name in step):
+                    return True
+    return False
+
+
+def _is_v3(kind: str, record: Mapping[str, Any]) -> bool:
+    metadata = record.get("metadata")
+    if not isinstance(metadata, dict) or metadata.get("schemaVersion") != TARGET:
+        return False
+    return kind != "templates" or ("context" in record and "contextEnabled" in record)
+
+
+def _has_camel(record: Mapping[str, Any]) -> bool:
+    return any(name[:1].islower() and not name.islower() and "_" not in name for name in record)
+
+
+def detect_record_version(kind: str, record: Mapping[str, Any], fallback: str | None = None) -> str:
+    """Return the version of one record from its shape.
+
+    Any snake_case field (also mixed with camelCase ones) means 1.0.0, or
+    "legacy" when the store itself is legacy; metadata.schemaVersion 3.0.0 (and
+    context/contextEnabled for templates) means 3.0.0; camelCase fields or the
+    2.0.0 folder/tag fields mean 2.0.0. A record with none of these marks (only
+    one-word fields) takes ``fallback`` when that is legacy or 1.0.0, else 2.0.0.
+    """
+    if _has_snake(record, kind):
+        return "legacy" if fallback == "legacy" else "1.0.0"
+    if _is_v3(kind, record):
+        return TARGET
+    if kind != "folders" and any(marker in record for marker in _V2_MARKERS):
+        return "2.0.0"
+    if _has_camel(record):
+        return "2.0.0"
+    if fallback in ("legacy", "1.0.0"):
+        return fallback
+    return "2.0.0"
+
+
+def recorded_version(local: Mapping[str, str | None]) -> str | None:
+    """Return the version the store records, airprompts_schema_version first."""
+    for key in (keys.SCHEMA_VERSION_KEY, keys.DATA_VERSION_KEY):
+        version = parse_version_text(local.get(key))
+        if version is not None:
+            return version
+    return None
+
+
+def _records(text: str) -> list[Any]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return []
+    return value if isinstance(value, list) else []
+
+
+def detect_store_version(local: Mapping[str, str | None], app_keys: Iterable[str]) -> str:
+    """Return the version of the whole store.
+
+    Rule: a recorded version wins (it may be unknown: the planner refuses it).
+    With none recorded, legacy keys holding data mean "legacy". Otherwise the
+    oldest shape among the localStorage collection records decides; managed data
+    that cannot be inspected here (only values, or only AirPromptsDB records)
+    counts as 1.0.0, which is safe because every step is idempotent and each
+    record is upgraded from its own shape. A store without any app data is at
+    the target already.
+    """
+    recorded = recorded_version(local)
+    if recorded is not None:
+        return recorded
+    if any(keys.legacy_target(key) is not None and value is not None for key, value in local.items()):
+        return "legacy"
+    oldest: str | None = None
+    for kind in keys.COLLECTIONS:
+        text = local.get(keys.collection_key(kind))
+        if text is None:
+            continue
+        for record in _records(text):
+            if isinstance(record, dict):
+                version = detect_record_version(kind, record, fallback="1.0.0")
+                if oldest is None or rank(version) < rank(oldest):
+                    oldest = version
+    if oldest is not None:
+        return oldest
+    managed_local = any(key in keys.MANAGED_KEYS and value is not None for key, value in local.items())
+    managed_app = any(name in keys.APP_DB_NAMES for name in app_keys)
+    if managed_local or managed_app:
+        return "1.0.0"
+    return TARGET

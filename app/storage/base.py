@@ -1,0 +1,116 @@
+"""The async storage protocol every service talks to.
+
+Three places hold data:
+
+* ``local``: the origin's localStorage (the AirPrompts app's keys), values are
+  the exact strings stored.
+* ``app``: the AirPrompts app's IndexedDB ``AirPromptsDB``/``storage``; each
+  record ``{key, value, timestamp}`` crosses the bridge as its JSON text.
+* ``own``: this app's own IndexedDB ``AirPromptsMigrate`` with the stores in
+  ``OWN_STORES``; keys are strings and values are strings (the services store
+  JSON text or raw chunk text), so nothing but text crosses the bridge.
+
+Every ``*_write`` is all-or-nothing: one IndexedDB transaction for ``app`` and
+``own``; for ``local``, the previous values are put back before the error is
+raised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Mapping, Protocol, Sequence, Union
+
+APP_DB = "AirPromptsDB"
+APP_DB_VERSION = 1
+APP_STORE = "storage"
+OWN_DB = "AirPromptsMigrate"
+OWN_DB_VERSION = 1
+# backups: backup metadata; chunks: backup chunks; staging: migrated batches;
+# journal: the running migration's state; logs: audit trail; quarantine: invalid
+# records; history: finished runs; settings: small persisted settings.
+OWN_STORES = ("backups", "chunks", "staging", "journal", "logs", "quarantine", "history", "settings")
+
+
+@dataclass(frozen=True)
+class Put:
+    """Write ``value`` under ``key`` in the own store ``store``."""
+
+    store: str
+    key: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Delete:
+    """Delete ``key`` from the own store ``store`` (no error when missing)."""
+
+    store: str
+    key: str
+
+
+@dataclass(frozen=True)
+class DeletePrefix:
+    """Delete every key starting with ``prefix`` from the own store ``store``."""
+
+    store: str
+    prefix: str
+
+
+Op = Union[Put, Delete, DeletePrefix]
+
+
+class Storage(Protocol):
+    """Async access to localStorage, the app's IndexedDB and our own IndexedDB."""
+
+    async def local_keys(self) -> list[str]:
+        """Return every localStorage key of the origin."""
+        ...
+
+    async def local_get(self, keys: Iterable[str]) -> dict[str, str | None]:
+        """Return the stored strings of ``keys`` (None where missing)."""
+        ...
+
+    async def local_write(self, set_items: Mapping[str, str], remove: Iterable[str] = ()) -> None:
+        """Set and remove keys, all or nothing."""
+        ...
+
+    async def app_keys(self) -> list[str]:
+        """Return the keys of ``AirPromptsDB``/``storage`` (empty when the database does not exist)."""
+        ...
+
+    async def app_get(self, keys: Iterable[str]) -> dict[str, str | None]:
+        """Return each record of ``AirPromptsDB``/``storage`` as JSON text (None where missing)."""
+        ...
+
+    async def app_write(self, put: Mapping[str, str], delete: Iterable[str] = ()) -> None:
+        """Put records (key -> record JSON text) and delete keys in one transaction."""
+        ...
+
+    async def own_get(self, store: str, keys: Iterable[str]) -> dict[str, str | None]:
+        """Return values of ``keys`` in the own store ``store``."""
+        ...
+
+    async def own_scan(self, store: str, prefix: str = "", limit: int | None = None) -> list[tuple[str, str]]:
+        """Return ``(key, value)`` pairs whose key starts with ``prefix``, in key order."""
+        ...
+
+    async def own_keys(self, store: str, prefix: str = "") -> list[str]:
+        """Return the keys starting with ``prefix``, in key order."""
+        ...
+
+    async def own_write(self, ops: Sequence[Op]) -> None:
+        """Apply ``ops`` in one transaction over the own database."""
+        ...
+
+    async def estimate(self) -> dict[str, int]:
+        """Return ``{"usage": bytes, "quota": bytes}`` for the origin."""
+        ...
+
+    async def persist(self) -> bool:
+        """Ask for persistent storage; return whether it is granted."""
+        ...
+
+
+def utf16_len(text: str) -> int:
+    """Return the length of ``text`` in UTF-16 code units, as localStorage counts it."""
+    return len(text.encode("utf-16-le")) // 2

@@ -1,0 +1,145 @@
+"""The browser Storage: Python over the ES module static/js/storage.js.
+
+This is the only storage module that imports ``js``/``pyodide.ffi``. Every
+browser failure is mapped to the app's error tree here, in ``_call``.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from app.core.errors import MigrateError, from_browser_error
+from app.storage.base import Delete, DeletePrefix, Op, Put
+
+IN_PYODIDE = sys.platform == "emscripten"
+
+if IN_PYODIDE:
+    import js  # type: ignore[import-not-found]
+    from pyodide.ffi import JsException, JsProxy, to_js  # type: ignore[import-not-found]
+else:  # pragma: no cover - CPython has no browser
+    js = None
+    JsException = Exception  # type: ignore[misc,assignment]
+    JsProxy = object  # type: ignore[misc,assignment]
+
+    def to_js(value: Any, **_: Any) -> Any:
+        return value
+
+
+def translate_js_error(exc: BaseException) -> MigrateError:
+    """Return the app error for a JavaScript exception."""
+    name = str(getattr(exc, "name", "") or "Error")
+    message = str(getattr(exc, "message", "") or exc)
+    return from_browser_error(name, message)
+
+
+def _py(value: Any) -> Any:
+    """Convert a JS result to plain Python values."""
+    if isinstance(value, JsProxy):
+        return value.to_py()
+    return value
+
+
+class BrowserStorage:
+    """localStorage and IndexedDB of the page's origin."""
+
+    def __init__(self, js_bridge: Any = None) -> None:
+        self.js_bridge = js_bridge if js_bridge is not None else js.airpromptsStorage
+
+    def __repr__(self) -> str:
+        return "<BrowserStorage origin=%s>" % (js.location.origin if IN_PYODIDE else "?")
+
+    async def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        try:
+            result = fn(*args)
+            if hasattr(result, "then"):
+                result = await result
+        except JsException as exc:
+            raise translate_js_error(exc) from exc
+        return _py(result)
+
+    def _arr(self, items: Iterable[Any]) -> Any:
+        return to_js(list(items))
+
+    async def local_keys(self) -> list[str]:
+        return await self._call(self.js_bridge.localKeys)
+
+    async def local_get(self, keys: Iterable[str]) -> dict[str, str | None]:
+        keys = list(keys)
+        values = await self._call(self.js_bridge.localGet, self._arr(keys))
+        return dict(zip(keys, values))
+
+    async def local_write(self, set_items: Mapping[str, str], remove: Iterable[str] = ()) -> None:
+        keys = list(set_items)
+        await self._call(
+            self.js_bridge.localWrite, self._arr(keys), self._arr(set_items[k] for k in keys), self._arr(remove)
+        )
+
+    async def app_keys(self) -> list[str]:
+        return await self._call(self.js_bridge.appKeys)
+
+    async def app_get(self, keys: Iterable[str]) -> dict[str, str | None]:
+        keys = list(keys)
+        values = await self._call(self.js_bridge.appGet, self._arr(keys))
+        return dict(zip(keys, values))
+
+    async def app_write(self, put: Mapping[str, str], delete: Iterable[str] = ()) -> None:
+        await self._call(self.js_bridge.appWrite, self._arr(put.values()), self._arr(delete))
+
+    async def own_get(self, store: str, keys: Iterable[str]) -> dict[str, str | None]:
+        keys = list(keys)
+        values = await self._call(self.js_bridge.ownGet, store, self._arr(keys))
+        return dict(zip(keys, values))
+
+    async def own_scan(self, store: str, prefix: str = "", limit: int | None = None) -> list[tuple[str, str]]:
+        keys, values = await self._call(self.js_bridge.ownScan, store, prefix, limit)
+        return list(zip(keys, values))
+
+    async def own_keys(self, store: str, prefix: str = "") -> list[str]:
+        return await self._call(self.js_bridge.ownKeys, store, prefix)
+
+    async def own_write(self, ops: Sequence[Op]) -> None:
+        rows: list[list[str]] = []
+        for op in ops:
+            if isinstance(op, Put):
+                rows.append(["put", op.store, op.key, op.value])
+            elif isinstance(op, Delete):
+                rows.append(["delete", op.store, op.key])
+            elif isinstance(op, DeletePrefix):
+                rows.append(["deletePrefix", op.store, op.prefix])
+        await self._call(self.js_bridge.ownWrite, to_js(rows))
+
+    async def estimate(self) -> dict[str, int]:
+        usage, quota = await self._call(self.js_bridge.estimate)
+        return {"usage": int(usage), "quota": int(quota)}
+
+    async def persist(self) -> bool:
+        return bool(await self._call(self.js_bridge.persist))
+
+
+class BrowserLock:
+    """The cross-tab migration lock (Web Locks API)."""
+
+    def __init__(self, name: str = "airprompts-migration", js_bridge: Any = None) -> None:
+        self.name = name
+        self.js_bridge = js_bridge if js_bridge is not None else js.airpromptsStorage
+        self.js_handle: Any = None
+
+    async def acquire(self) -> bool:
+        """Take the lock if free; return whether this caller holds it now."""
+        handle = await self.js_bridge.acquireLock(self.name)
+        if handle is None:
+            return False
+        self.js_handle = handle
+        return True
+
+    def release(self) -> None:
+        """Let the lock go."""
+        if self.js_handle is not None:
+            self.js_handle.release()
+            self.js_handle = None
+
+    async def held_elsewhere(self) -> bool:
+        """Return whether any tab holds the lock."""
+        return bool(await self.js_bridge.lockHeld(self.name))
+

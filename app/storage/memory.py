@@ -1,0 +1,217 @@
+"""A complete in-memory Storage, with the browser's quotas and all-or-nothing writes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Callable, Iterable, Mapping, Sequence
+
+from app.core.errors import InvalidInput, QuotaExceeded, StorageUnavailable
+from app.storage.base import OWN_STORES, Delete, DeletePrefix, Op, Put, utf16_len
+
+# Chromium allows 10 MiB of UTF-16 per origin in localStorage: 5 Mi code units.
+LOCAL_QUOTA_UNITS = 5 * 1024 * 1024
+
+Fault = Callable[[str, object], None]
+
+
+class MemoryStorage:
+    """Hold localStorage, ``AirPromptsDB`` and the own database in dicts.
+
+    ``local_quota`` counts keys and values in UTF-16 code units as Chromium
+    does; ``idb_quota`` counts stored characters of both databases. ``fault``,
+    when set, is called as ``fault(operation, detail)`` before each write and
+    may raise to simulate a browser failure at that point.
+    """
+
+    def __init__(
+        self,
+        *,
+        local: Mapping[str, str] | None = None,
+        app: Mapping[str, object] | None = None,
+        local_quota: int = LOCAL_QUOTA_UNITS,
+        idb_quota: int = 2**40,
+        fault: Fault | None = None,
+    ) -> None:
+        self.local: dict[str, str] = dict(local or {})
+        self.app: dict[str, str] = {}
+        for key, value in (app or {}).items():
+            self.app[key] = value if isinstance(value, str) else json.dumps({"key": key, "value": value, "timestamp": 0})
+        self.own: dict[str, dict[str, str]] = {store: {} for store in OWN_STORES}
+        self.local_quota = local_quota
+        self.idb_quota = idb_quota
+        self.fault = fault
+        self.persisted = False
+
+    def __repr__(self) -> str:
+        return f"<MemoryStorage local={len(self.local)} app={len(self.app)} own={ {s: len(v) for s, v in self.own.items() if v} }>"
+
+    async def _tick(self) -> None:
+        # Every browser call resolves on a later task; keep that interleaving here.
+        await asyncio.sleep(0)
+
+    def _check_fault(self, operation: str, detail: object) -> None:
+        if self.fault is not None:
+            self.fault(operation, detail)
+
+    # localStorage
+    async def local_keys(self) -> list[str]:
+        await self._tick()
+        return list(self.local)
+
+    async def local_get(self, keys: Iterable[str]) -> dict[str, str | None]:
+        await self._tick()
+        return {key: self.local.get(key) for key in keys}
+
+    def local_usage(self) -> int:
+        """Return the used localStorage space in UTF-16 code units."""
+        return sum(utf16_len(k) + utf16_len(v) for k, v in self.local.items())
+
+    async def local_write(self, set_items: Mapping[str, str], remove: Iterable[str] = ()) -> None:
+        await self._tick()
+        remove = list(remove)
+        for key, value in set_items.items():
+            if not isinstance(key, str) or not isinstance(value, str):
+                raise InvalidInput(f"localStorage keys and values must be strings, got {type(value).__name__} for {key!r}")
+        self._check_fault("local_write", {"set": list(set_items), "remove": remove})
+        candidate = dict(self.local)
+        for key in remove:
+            candidate.pop(key, None)
+        candidate.update(set_items)
+        usage = sum(utf16_len(k) + utf16_len(v) for k, v in candidate.items())
+        if usage > self.local_quota:
+            raise QuotaExceeded(
+                f"localStorage is full: {usage} characters needed, {self.local_quota} allowed",
+                needed=usage,
+                available=self.local_quota,
+            )
+        self.local = candidate
+
+    # AirPromptsDB / storage
+    async def app_keys(self) -> list[str]:
+        await self._tick()
+        return sorted(self.app)
+
+    async def app_get(self, keys: Iterable[str]) -> dict[str, str | None]:
+        await self._tick()
+        return {key: self.app.get(key) for key in keys}
+
+    async def app_write(self, put: Mapping[str, str], delete: Iterable[str] = ()) -> None:
+        await self._tick()
+        delete = list(delete)
+        for key, text in put.items():
+            try:
+                record = json.loads(text)
+            except (TypeError, ValueError) as exc:
+                raise InvalidInput(f"AirPromptsDB record {key!r} is not JSON text") from exc
+            if not isinstance(record, dict) or record.get("key") != key:
+                raise InvalidInput(f"AirPromptsDB record {key!r} must be an object whose key is {key!r}")
+        self._check_fault("app_write", {"put": list(put), "delete": delete})
+        candidate = dict(self.app)
+        for key in delete:
+            candidate.pop(key, None)
+        candidate.update(put)
+        self._check_idb_quota(candidate, self.own)
+        self.app = candidate
+
+    # own database
+    def _store(self, store: str) -> dict[str, str]:
+        try:
+            return self.own[store]
+        except KeyError:
+            raise StorageUnavailable(f"AirPromptsMigrate has no object store {store!r}", browser_error="NotFoundError") from None
+
+    async def own_get(self, store: str, keys: Iterable[str]) -> dict[str, str | None]:
+        await self._tick()
+        data = self._store(store)
+        return {key: data.get(key) for key in keys}
+
+    async def own_scan(self, store: str, prefix: str = "", limit: int | None = None) -> list[tuple[str, str]]:
+        await self._tick()
+        data = self._store(store)
+        pairs = sorted((k, v) for k, v in data.items() if k.startswith(prefix))
+        return pairs if limit is None else pairs[:limit]
+
+    async def own_keys(self, store: str, prefix: str = "") -> list[str]:
+        await self._tick()
+        return sorted(k for k in self._store(store) if k.startswith(prefix))
+
+    async def own_write(self, ops: Sequence[Op]) -> None:
+        await self._tick()
+        for op in ops:
+            self._store(op.store)
+            if isinstance(op, Put) and (not isinstance(op.key, str) or not isinstance(op.value, str)):
+                raise InvalidInput(f"own store values must be strings (store {op.store!r}, key {op.key!r})")
+        self._check_fault("own_write", list(ops))
+        candidate = {store: dict(data) for store, data in self.own.items()}
+        for op in ops:
+            data = candidate[op.store]
+            if isinstance(op, Put):
+                data[op.key] = op.value
+            elif isinstance(op, Delete):
+                data.pop(op.key, None)
+            elif isinstance(op, DeletePrefix):
+                for key in [k for k in data if k.startswith(op.prefix)]:
+                    del data[key]
+            else:
+                raise InvalidInput(f"unknown storage operation {op!r}")
+        self._check_idb_quota(self.app, candidate)
+        self.own = candidate
+
+    def idb_usage(self, app: Mapping[str, str] | None = None, own: Mapping[str, Mapping[str, str]] | None = None) -> int:
+        """Return the characters held by both databases."""
+        app = self.app if app is None else app
+        own = self.own if own is None else own
+        return sum(len(k) + len(v) for k, v in app.items()) + sum(
+            len(k) + len(v) for data in own.values() for k, v in data.items()
+        )
+
+    def _check_idb_quota(self, app: Mapping[str, str], own: Mapping[str, Mapping[str, str]]) -> None:
+        usage = self.idb_usage(app, own)
+        if usage > self.idb_quota:
+            raise QuotaExceeded(
+                f"IndexedDB is full: {usage} bytes needed, {self.idb_quota} allowed",
+                needed=usage,
+                available=self.idb_quota,
+            )
+
+    async def estimate(self) -> dict[str, int]:
+        await self._tick()
+        usage = self.idb_usage() + 2 * self.local_usage()
+        return {"usage": usage, "quota": self.idb_quota}
+
+    async def persist(self) -> bool:
+        await self._tick()
+        self.persisted = True
+        return True
+
+
+class MemoryLock:
+    """A migration lock shared by every MemoryLock of the same ``registry``, like a Web Lock across tabs."""
+
+    def __init__(self, name: str = "airprompts-migration", registry: set[str] | None = None) -> None:
+        self.name = name
+        self.registry = registry if registry is not None else _LOCKS
+        self.held = False
+
+    async def acquire(self) -> bool:
+        """Take the lock if free; return whether this caller holds it now."""
+        await asyncio.sleep(0)
+        if self.name in self.registry:
+            return False
+        self.registry.add(self.name)
+        self.held = True
+        return True
+
+    def release(self) -> None:
+        """Let the lock go."""
+        if self.held:
+            self.registry.discard(self.name)
+            self.held = False
+
+    async def held_elsewhere(self) -> bool:
+        """Return whether any holder has the lock."""
+        return self.name in self.registry
+
+
+_LOCKS: set[str] = set()

@@ -1,0 +1,86 @@
+// window.airprompts: the JavaScript face of the Python services.
+// Every method returns a Promise of plain JSON values; Python answers through one
+// dispatcher with JSON text, so no Python proxy ever reaches the caller, and
+// errors arrive as Error objects whose name says what failed.
+
+export const METHODS = {
+  dataMigrationService: [
+    "checkMigrationStatus",
+    "runPendingMigrations",
+    "startProgressiveMigration",
+    "getMigrationProgress",
+    "getHistory",
+    "dryRun",
+    "pauseMigration",
+    "resumeMigration",
+    "getLastReport",
+    "getQuarantine",
+    "recover",
+  ],
+  compatibilityLayer: ["get", "save", "isMigrated", "getMigrationStats", "setDualReadMode", "getDualReadMode"],
+  backupService: [
+    "createFullBackup",
+    "createIncrementalBackup",
+    "listBackups",
+    "verifyBackup",
+    "restoreBackup",
+    "deleteBackup",
+    "exportBackup",
+    "importBackup",
+  ],
+  migrationLogger: ["setLogLevel", "queryLogs", "exportLogs", "log"],
+  performanceMonitor: ["getMetrics"],
+};
+
+// The DOM target of the app's events: "airprompts:progress", "airprompts:phase",
+// "airprompts:complete", "airprompts:failed", "airprompts:log", "airprompts:backup".
+export const EVENT_TARGET = typeof window !== "undefined" ? window : globalThis;
+
+function toError(payload) {
+  const error = new Error(payload.message || payload.name || "AirPrompts Migrate failed");
+  error.name = payload.name || "MigrateError";
+  if (payload.details) error.details = payload.details;
+  return error;
+}
+
+export function createApi() {
+  let resolveReady;
+  let rejectReady;
+  const ready = new Promise((resolve, reject) => {
+    resolveReady = resolve;
+    rejectReady = reject;
+  });
+  const api = { ready, debug: false, version: "3.0.0", eventTarget: EVENT_TARGET };
+
+  async function call(service, method, args) {
+    await ready;
+    const dispatch = globalThis.__airpromptsDispatch;
+    // Arguments travel as JSON text: undefined becomes null, like JSON.stringify does.
+    const text = await dispatch(service, method, JSON.stringify(args.map((a) => (a === undefined ? null : a))));
+    const answer = JSON.parse(text);
+    if (answer.error) throw toError(answer.error);
+    return answer.result;
+  }
+
+  for (const [service, methods] of Object.entries(METHODS)) {
+    api[service] = {};
+    for (const method of methods) {
+      api[service][method] = (...args) => call(service, method, args);
+    }
+  }
+
+  api.on = (name, listener) => {
+    const handler = (event) => listener(event.detail);
+    EVENT_TARGET.addEventListener(`airprompts:${name}`, handler);
+    return () => EVENT_TARGET.removeEventListener(`airprompts:${name}`, handler);
+  };
+
+  Object.defineProperty(api, "__resolveReady", { value: resolveReady, enumerable: false });
+  Object.defineProperty(api, "__rejectReady", { value: rejectReady, enumerable: false });
+  return api;
+}
+
+// Called by Python with (name, JSON text): one CustomEvent per app event.
+export function emit(name, detailText) {
+  EVENT_TARGET.dispatchEvent(new CustomEvent(`airprompts:${name}`, { detail: JSON.parse(detailText) }));
+}

@@ -1,0 +1,266 @@
+// Thin storage bridge for the Python side. Each IndexedDB unit of work is one
+// transaction run entirely here and resolved on `complete` (an IndexedDB
+// transaction does not survive a Python `await`). Native errors pass through
+// with their DOMException name; Python maps them once (app/storage/browser.py).
+// Only strings and arrays of strings cross the bridge.
+
+export const APP_DB = "AirPromptsDB";
+export const APP_STORE = "storage";
+export const OWN_DB = "AirPromptsMigrate";
+export const OWN_DB_VERSION = 1;
+export const OWN_STORES = ["backups", "chunks", "staging", "journal", "logs", "quarantine", "history", "settings"];
+
+// A test seam: end-to-end fault tests set globalThis.__airpromptsFault to a
+// function that throws at a chosen operation. Storage itself stays real.
+function fault(operation, detail) {
+  const hook = globalThis.__airpromptsFault;
+  if (typeof hook === "function") hook(operation, detail);
+}
+
+function named(name, message) {
+  const error = new Error(message);
+  error.name = name;
+  return error;
+}
+
+// ---------- localStorage ----------
+
+export function localKeys() {
+  const keys = [];
+  for (let i = 0; i < localStorage.length; i++) keys.push(localStorage.key(i));
+  return keys;
+}
+
+export function localGet(keys) {
+  return keys.map((key) => localStorage.getItem(key));
+}
+
+// Set and remove keys in one synchronous task, so a reload cannot split it; on
+// failure (quota above all) put back every previous value before throwing.
+export function localWrite(setKeys, setValues, removeKeys) {
+  fault("local_write", { set: setKeys, remove: removeKeys });
+  const touched = [...setKeys, ...removeKeys];
+  const previous = touched.map((key) => localStorage.getItem(key));
+  try {
+    for (const key of removeKeys) localStorage.removeItem(key);
+    for (let i = 0; i < setKeys.length; i++) localStorage.setItem(setKeys[i], setValues[i]);
+  } catch (error) {
+    for (let i = touched.length - 1; i >= 0; i--) {
+      if (previous[i] === null) localStorage.removeItem(touched[i]);
+    }
+    for (let i = 0; i < touched.length; i++) {
+      if (previous[i] !== null) {
+        try {
+          localStorage.setItem(touched[i], previous[i]);
+        } catch (_) {
+          // Putting back a value that was there cannot need more space than before.
+        }
+      }
+    }
+    throw error;
+  }
+}
+
+// ---------- IndexedDB helpers ----------
+
+const connections = new Map();
+
+function request(req) {
+  return new Promise((resolve, reject) => {
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+function done(tx) {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onerror = () => reject(tx.error || named("AbortError", "The transaction failed"));
+    tx.onabort = () => reject(tx.error || named("AbortError", "The transaction was aborted"));
+  });
+}
+
+function open(name, version, upgrade) {
+  const key = name;
+  if (connections.has(key)) return connections.get(key);
+  const promise = new Promise((resolve, reject) => {
+    const req = version === undefined ? indexedDB.open(name) : indexedDB.open(name, version);
+    req.onupgradeneeded = () => upgrade(req.result, req.transaction);
+    req.onsuccess = () => {
+      const db = req.result;
+      // Another tab or a deleteDatabase() wants this database: let it go.
+      db.onversionchange = () => {
+        db.close();
+        connections.delete(key);
+      };
+      db.onclose = () => connections.delete(key);
+      resolve(db);
+    };
+    req.onerror = () => {
+      connections.delete(key);
+      reject(req.error);
+    };
+    req.onblocked = () => {
+      connections.delete(key);
+      reject(named("TimeoutError", `Opening ${name} is blocked by another tab`));
+    };
+  });
+  connections.set(key, promise);
+  return promise;
+}
+
+export function closeAll() {
+  for (const promise of connections.values()) promise.then((db) => db.close(), () => {});
+  connections.clear();
+}
+
+async function appDbExists() {
+  if (connections.has(APP_DB)) return true;
+  if (!indexedDB.databases) return true;
+  const dbs = await indexedDB.databases();
+  return dbs.some((db) => db.name === APP_DB);
+}
+
+function openApp() {
+  return open(APP_DB, 1, (db) => {
+    if (!db.objectStoreNames.contains(APP_STORE)) db.createObjectStore(APP_STORE, { keyPath: "key" });
+  });
+}
+
+function openOwn() {
+  return open(OWN_DB, OWN_DB_VERSION, (db) => {
+    for (const store of OWN_STORES) {
+      if (!db.objectStoreNames.contains(store)) db.createObjectStore(store);
+    }
+  });
+}
+
+// ---------- AirPromptsDB / storage ----------
+
+export async function appKeys() {
+  if (!(await appDbExists())) return [];
+  const db = await openApp();
+  if (!db.objectStoreNames.contains(APP_STORE)) return [];
+  const tx = db.transaction(APP_STORE, "readonly");
+  const keys = await request(tx.objectStore(APP_STORE).getAllKeys());
+  await done(tx);
+  return keys.map(String);
+}
+
+export async function appGet(keys) {
+  if (!(await appDbExists())) return keys.map(() => null);
+  const db = await openApp();
+  if (!db.objectStoreNames.contains(APP_STORE)) return keys.map(() => null);
+  const tx = db.transaction(APP_STORE, "readonly");
+  const store = tx.objectStore(APP_STORE);
+  const records = await Promise.all(keys.map((key) => request(store.get(key))));
+  await done(tx);
+  return records.map((record) => (record === undefined ? null : JSON.stringify(record)));
+}
+
+export async function appWrite(putTexts, deleteKeys) {
+  const records = putTexts.map((text) => JSON.parse(text));
+  const db = await openApp();
+  fault("app_write", { put: records.map((r) => r.key), delete: deleteKeys });
+  const tx = db.transaction(APP_STORE, "readwrite");
+  const store = tx.objectStore(APP_STORE);
+  for (const key of deleteKeys) store.delete(key);
+  for (const record of records) store.put(record);
+  await done(tx);
+}
+
+// ---------- AirPromptsMigrate (our own database) ----------
+
+function prefixRange(prefix) {
+  return prefix ? IDBKeyRange.bound(prefix, prefix + "\uffff") : undefined;
+}
+
+export async function ownGet(storeName, keys) {
+  const db = await openOwn();
+  const tx = db.transaction(storeName, "readonly");
+  const store = tx.objectStore(storeName);
+  const values = await Promise.all(keys.map((key) => request(store.get(key))));
+  await done(tx);
+  return values.map((value) => (value === undefined ? null : value));
+}
+
+export async function ownScan(storeName, prefix, limit) {
+  const db = await openOwn();
+  const tx = db.transaction(storeName, "readonly");
+  const store = tx.objectStore(storeName);
+  const range = prefixRange(prefix);
+  const count = limit === null || limit === undefined ? undefined : limit;
+  const [keys, values] = await Promise.all([request(store.getAllKeys(range, count)), request(store.getAll(range, count))]);
+  await done(tx);
+  return [keys, values];
+}
+
+export async function ownKeys(storeName, prefix) {
+  const db = await openOwn();
+  const tx = db.transaction(storeName, "readonly");
+  const keys = await request(tx.objectStore(storeName).getAllKeys(prefixRange(prefix)));
+  await done(tx);
+  return keys;
+}
+
+// ops: [["put", store, key, value] | ["delete", store, key] | ["deletePrefix", store, prefix]]
+export async function ownWrite(ops) {
+  const db = await openOwn();
+  fault("own_write", ops.map((op) => [op[0], op[1], op[2]]));
+  const stores = [...new Set(ops.map((op) => op[1]))];
+  if (stores.length === 0) return;
+  const tx = db.transaction(stores, "readwrite");
+  for (const [kind, storeName, key, value] of ops) {
+    const store = tx.objectStore(storeName);
+    if (kind === "put") store.put(value, key);
+    else if (kind === "delete") store.delete(key);
+    else if (kind === "deletePrefix") store.delete(prefixRange(key) ?? IDBKeyRange.lowerBound(""));
+    else {
+      tx.abort();
+      throw named("DataError", `unknown operation ${kind}`);
+    }
+  }
+  await done(tx);
+}
+
+// ---------- quota, persistence, locks ----------
+
+export async function estimate() {
+  const { usage = 0, quota = 0 } = navigator.storage && navigator.storage.estimate ? await navigator.storage.estimate() : {};
+  return [usage, quota];
+}
+
+export async function persist() {
+  if (!navigator.storage || !navigator.storage.persist) return false;
+  try {
+    return await navigator.storage.persist();
+  } catch (_) {
+    return false;
+  }
+}
+
+// Resolve with a handle whose release() frees the lock, or null when another
+// tab or caller holds it. The lock lives until release() or the page goes away.
+export function acquireLock(name) {
+  return new Promise((resolve, reject) => {
+    if (!navigator.locks) {
+      resolve({ release() {} });
+      return;
+    }
+    navigator.locks
+      .request(name, { ifAvailable: true }, (lock) => {
+        if (!lock) {
+          resolve(null);
+          return undefined;
+        }
+        return new Promise((release) => resolve({ release }));
+      })
+      .catch(reject);
+  });
+}
+
+export async function lockHeld(name) {
+  if (!navigator.locks) return false;
+  const state = await navigator.locks.query();
+  return state.held.some((lock) => lock.name === name);
+}
