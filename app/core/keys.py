@@ -75,12 +75,7 @@ def is_leftover(key: str) -> bool:
 
 def is_app_key(key: str) -> bool:
     """Return whether localStorage ``key`` belongs to the AirPrompts app."""
-    return (
-        key.startswith(_NAMED_PREFIXES)
-        or key in _NAMED_KEYS
-        or legacy_target(key) is not None
-        or is_leftover(key)
-    )
+    return key.startswith(_NAMED_PREFIXES) or key in _NAMED_KEYS or legacy_target(key) is not None or is_leftover(key)
 
 
 def is_managed(key: str) -> bool:

@@ -6,7 +6,7 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from app.core import ids, keys, timestamps
@@ -70,12 +70,17 @@ def _updated_ms(record: dict[str, Any]) -> float | None:
     except ValueError:
         return None
     if moment.tzinfo is None:
-        return moment.timestamp() * 0 + (moment - datetime(1970, 1, 1)).total_seconds() * 1000
+        moment = moment.replace(tzinfo=UTC)  # as JavaScript reads a date-only text
     return moment.timestamp() * 1000
 
 
 def _merge_collection(
-    target_key: str, merged: list[Any], origin: list[str], incoming: list[Any], source_key: str, conflicts: list[dict[str, Any]]
+    target_key: str,
+    merged: list[Any],
+    origin: list[str],
+    incoming: list[Any],
+    source_key: str,
+    conflicts: list[dict[str, Any]],
 ) -> None:
     """Merge ``incoming`` records into ``merged`` by id; the newer updatedAt wins, the other copy is reported."""
     positions: dict[Any, int] = {}
@@ -149,7 +154,12 @@ def plan_legacy(local: Mapping[str, str | None]) -> LegacyPlan:
 
 
 def _plan_merge(
-    plan: LegacyPlan, target: str, existing: Any, has_existing: bool, source_keys: list[str], local: Mapping[str, str | None]
+    plan: LegacyPlan,
+    target: str,
+    existing: Any,
+    has_existing: bool,
+    source_keys: list[str],
+    local: Mapping[str, str | None],
 ) -> None:
     """Plan the value of ``target`` from its current value and several legacy sources."""
     current, current_key = (existing, target) if has_existing else (None, None)
@@ -174,10 +184,22 @@ def _plan_merge(
                 _union(merged, origin, value, source_key)
             continue
         plan.conflicts.append(
-            {"target_key": target, "id": None, "kept_from": current_key, "dropped_from": source_key, "reason": "kept-existing", "record": value}
+            {
+                "target_key": target,
+                "id": None,
+                "kept_from": current_key,
+                "dropped_from": source_key,
+                "reason": "kept-existing",
+                "record": value,
+            }
         )
     if merged is not None:
-        if not (has_existing and merged == existing and len(merged) == len(existing)):
+        unchanged = (
+            isinstance(existing, list)
+            and len(merged) == len(existing)
+            and all(a is b for a, b in zip(merged, existing, strict=True))
+        )
+        if not unchanged:
             plan.values[target] = _dumps(merged)
     elif not has_existing and current_key is not None:
         text = local[current_key]

@@ -32,7 +32,7 @@ def load_schema(name: str) -> dict[str, Any]:
         return json.load(handle)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def schema_validator(name: str) -> Draft202012Validator:
     """Return the cached draft 2020-12 validator of schema ``name``."""
     schema = load_schema(name)

@@ -126,7 +126,7 @@ def _step_entry(step: Any) -> Any:
 def _steps(steps: list[Any]) -> list[Any]:
     new = [_step_entry(step) for step in steps]
     # Keep the very same list when nothing changed: cheaper and shares nothing new.
-    if all(a is b for a, b in zip(new, steps)):
+    if all(a is b for a, b in zip(new, steps, strict=True)):
         return steps
     return new
 
@@ -215,7 +215,9 @@ def _fill_timestamps(rec: dict[str, Any], now: str, notes: list[Note]) -> None:
         if fallback is None:
             fallback = now
             missing = [name for name, value in (("createdAt", created), ("updatedAt", updated)) if value is None]
-            notes.append((issues.TIMESTAMP_REPAIRED, f"{' and '.join(missing)} missing, set to the migration time {now}"))
+            notes.append(
+                (issues.TIMESTAMP_REPAIRED, f"{' and '.join(missing)} missing, set to the migration time {now}")
+            )
         created = fallback if created is None else created
         updated = fallback if updated is None else updated
     if rec.get("createdAt") is not created:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 _log = logging.getLogger(__name__)
 
@@ -18,7 +18,7 @@ ISO_PATTERN = (
     r"(?:Z|z|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])?)?(?!\n)$"
 )
 _ISO = re.compile(ISO_PATTERN)
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # An all-digit string is an epoch-millisecond number stored as text.
 _DIGITS = re.compile(r"-?[0-9]{1,16}")
 
@@ -41,7 +41,7 @@ def from_epoch_ms(ms: int | float) -> str:
 
 def now_iso() -> str:
     """Return the current time as toISOString would write it."""
-    return _format(datetime.now(timezone.utc))
+    return _format(datetime.now(UTC))
 
 
 def _format(moment: datetime) -> str:

@@ -163,3 +163,8 @@ def detect_store_version(local: Mapping[str, str | None], app_keys: Iterable[str
     if managed_local or managed_app:
         return "1.0.0"
     return TARGET
+
+
+def version_text(version: str = TARGET) -> str:
+    """Return the JSON text the app stores under airprompts_schema_version, quotes included."""
+    return json.dumps(version)

@@ -110,7 +110,9 @@ class MemoryStorage:
         candidate = dict(self.app)
         for key in delete:
             candidate.pop(key, None)
-        candidate.update(put)
+        for index, (key, text) in enumerate(put.items()):
+            self._check_fault("app_write_op", index)
+            candidate[key] = text
         self._check_idb_quota(candidate, self.own)
         self.app = candidate
 
@@ -144,7 +146,9 @@ class MemoryStorage:
                 raise InvalidInput(f"own store values must be strings (store {op.store!r}, key {op.key!r})")
         self._check_fault("own_write", list(ops))
         candidate = {store: dict(data) for store, data in self.own.items()}
-        for op in ops:
+        for index, op in enumerate(ops):
+            # A failure inside the transaction aborts it: nothing of it is applied.
+            self._check_fault("own_write_op", index)
             data = candidate[op.store]
             if isinstance(op, Put):
                 data[op.key] = op.value

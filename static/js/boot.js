@@ -1,12 +1,12 @@
 // Boot the console page: expose the bridges to Python, create window.airprompts,
 // then load PyScript (which runs app/main.py with the local Pyodide and wheels).
 import * as storage from "./storage.js";
-// CRYPTO_IMPORT
+import * as webcrypto from "./crypto.js";
 import * as perf from "./perf.js";
 import { createApi, emit } from "./api.js";
 
 globalThis.airpromptsStorage = storage;
-// CRYPTO_GLOBAL
+globalThis.airpromptsCrypto = webcrypto;
 globalThis.airpromptsPerf = perf;
 globalThis.airpromptsEmit = emit;
 perf.startObservers();

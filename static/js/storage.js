@@ -32,7 +32,8 @@ export function localKeys() {
 }
 
 export function localGet(keys) {
-  return keys.map((key) => localStorage.getItem(key));
+  // undefined, not null, reaches Python as None.
+  return keys.map((key) => localStorage.getItem(key) ?? undefined);
 }
 
 // Set and remove keys in one synchronous task, so a reload cannot split it; on
@@ -148,14 +149,14 @@ export async function appKeys() {
 }
 
 export async function appGet(keys) {
-  if (!(await appDbExists())) return keys.map(() => null);
+  if (!(await appDbExists())) return keys.map(() => undefined);
   const db = await openApp();
-  if (!db.objectStoreNames.contains(APP_STORE)) return keys.map(() => null);
+  if (!db.objectStoreNames.contains(APP_STORE)) return keys.map(() => undefined);
   const tx = db.transaction(APP_STORE, "readonly");
   const store = tx.objectStore(APP_STORE);
   const records = await Promise.all(keys.map((key) => request(store.get(key))));
   await done(tx);
-  return records.map((record) => (record === undefined ? null : JSON.stringify(record)));
+  return records.map((record) => (record === undefined ? undefined : JSON.stringify(record)));
 }
 
 export async function appWrite(putTexts, deleteKeys) {
@@ -163,10 +164,19 @@ export async function appWrite(putTexts, deleteKeys) {
   const db = await openApp();
   fault("app_write", { put: records.map((r) => r.key), delete: deleteKeys });
   const tx = db.transaction(APP_STORE, "readwrite");
+  const finished = done(tx);
   const store = tx.objectStore(APP_STORE);
   for (const key of deleteKeys) store.delete(key);
-  for (const record of records) store.put(record);
-  await done(tx);
+  for (let index = 0; index < records.length; index++) {
+    try {
+      fault("app_write_op", index);
+    } catch (_) {
+      tx.abort();
+      break;
+    }
+    store.put(records[index]);
+  }
+  await finished;
 }
 
 // ---------- AirPromptsMigrate (our own database) ----------
@@ -181,7 +191,7 @@ export async function ownGet(storeName, keys) {
   const store = tx.objectStore(storeName);
   const values = await Promise.all(keys.map((key) => request(store.get(key))));
   await done(tx);
-  return values.map((value) => (value === undefined ? null : value));
+  return values.map((value) => (value === null ? undefined : value));
 }
 
 export async function ownScan(storeName, prefix, limit) {
@@ -210,17 +220,27 @@ export async function ownWrite(ops) {
   const stores = [...new Set(ops.map((op) => op[1]))];
   if (stores.length === 0) return;
   const tx = db.transaction(stores, "readwrite");
-  for (const [kind, storeName, key, value] of ops) {
+  const finished = done(tx);
+  for (let index = 0; index < ops.length; index++) {
+    const [kind, storeName, key, value] = ops[index];
+    try {
+      fault("own_write_op", index);
+    } catch (_) {
+      // A failure inside the transaction aborts it: nothing of it is applied.
+      tx.abort();
+      break;
+    }
     const store = tx.objectStore(storeName);
     if (kind === "put") store.put(value, key);
     else if (kind === "delete") store.delete(key);
     else if (kind === "deletePrefix") store.delete(prefixRange(key) ?? IDBKeyRange.lowerBound(""));
     else {
       tx.abort();
+      await finished.catch(() => {});
       throw named("DataError", `unknown operation ${kind}`);
     }
   }
-  await done(tx);
+  await finished;
 }
 
 // ---------- quota, persistence, locks ----------
@@ -239,7 +259,7 @@ export async function persist() {
   }
 }
 
-// Resolve with a handle whose release() frees the lock, or null when another
+// Resolve with a handle whose release() frees the lock, or undefined when another
 // tab or caller holds it. The lock lives until release() or the page goes away.
 export function acquireLock(name) {
   return new Promise((resolve, reject) => {
@@ -250,7 +270,7 @@ export function acquireLock(name) {
     navigator.locks
       .request(name, { ifAvailable: true }, (lock) => {
         if (!lock) {
-          resolve(null);
+          resolve(undefined);
           return undefined;
         }
         return new Promise((release) => resolve({ release }));

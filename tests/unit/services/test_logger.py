@@ -119,7 +119,7 @@ def test_bind_adds_context_and_run_id_and_shares_the_trail():
 
 async def test_flush_writes_every_entry_in_one_transaction():
     writes = []
-    storage = MemoryStorage(fault=lambda op, detail: writes.append((op, detail)))
+    storage = MemoryStorage(fault=lambda op, detail: op == "own_write" and writes.append((op, detail)))
     logger, clock = make_logger(storage)
     logger.info("one")
     clock.advance(1)
@@ -147,7 +147,7 @@ async def test_flush_writes_every_entry_in_one_transaction():
 
 async def test_flush_drops_the_oldest_beyond_max_entries_in_the_same_transaction():
     writes = []
-    storage = MemoryStorage(fault=lambda op, detail: writes.append(detail))
+    storage = MemoryStorage(fault=lambda op, detail: op == "own_write" and writes.append(detail))
     logger, clock = make_logger(storage, max_entries=3)
     for message in ("a", "b"):
         logger.info(message)

@@ -1,0 +1,116 @@
+"""Incremental JSON arrays: parse and write a large array batch by batch.
+
+``json.loads`` of a 2 MB value is one ~100 ms main-thread task in Pyodide;
+parsing element by element with ``raw_decode`` lets the caller yield between
+batches. The writer mirrors it: one compact piece per record, joined once.
+
+Output matches JavaScript's ``JSON.stringify`` (compact, non-ASCII kept) for
+strings, integers and objects. Known differences, all of which parse back to
+equal values: Python writes floats as ``1e+16``/``1.0``/``-0.0`` where
+JavaScript writes ``10000000000000000``/``1``/``0``; NaN and Infinity cannot
+come from valid JSON input (``json.loads`` accepts them as Python does, and
+JavaScript would write ``null``). Lone surrogates, which JavaScript strings may
+hold, are written as ``\\udXXX`` escapes as ``JSON.stringify`` does, so the text
+survives the conversion to a JavaScript string.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from app.core.errors import InvalidInput
+
+_log = logging.getLogger(__name__)
+
+# JSON whitespace only (RFC 8259), exactly what json.loads skips.
+_WS = re.compile(r"[ \t\n\r]*")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_decoder = json.JSONDecoder()
+
+
+class MalformedJSON(InvalidInput):
+    """Text that should hold a JSON array does not."""
+
+    def __init__(self, message: str, *, position: int) -> None:
+        super().__init__(f"{message} at character {position}", position=position)
+        self.position = position
+
+
+def iter_array_batches(text: str, batch_size: int) -> Iterator[list[Any]]:
+    """Yield the elements of the JSON array ``text`` in lists of at most ``batch_size``.
+
+    The elements equal those of ``json.loads(text)``; malformed text raises
+    MalformedJSON, possibly after earlier batches were yielded.
+    """
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    decode = _decoder.raw_decode
+    skip = _WS.match
+    end = len(text)
+    index = skip(text, 0).end()
+    if index >= end or text[index] != "[":
+        raise MalformedJSON("expected a JSON array", position=index)
+    index = skip(text, index + 1).end()
+    batch: list[Any] = []
+    if index < end and text[index] == "]":
+        index += 1
+    else:
+        while True:
+            try:
+                value, index = decode(text, index)
+            except json.JSONDecodeError as exc:
+                raise MalformedJSON(f"invalid array element: {exc.msg}", position=exc.pos) from exc
+            batch.append(value)
+            if len(batch) >= batch_size:
+                yield batch
+                batch = []
+            index = skip(text, index).end()
+            if index >= end:
+                raise MalformedJSON("unterminated array", position=index)
+            char = text[index]
+            if char == "]":
+                index += 1
+                break
+            if char != ",":
+                raise MalformedJSON("expected ',' or ']'", position=index)
+            index = skip(text, index + 1).end()
+    if skip(text, index).end() != end:
+        raise MalformedJSON("extra data after the array", position=index)
+    if batch:
+        yield batch
+
+
+def dumps(value: Any) -> str:
+    """Return ``value`` as compact JSON text as JSON.stringify writes it."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    if _SURROGATE.search(text) is not None:
+        text = _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+    return text
+
+
+class ArrayWriter:
+    """Build the text of a JSON array one batch at a time; join the pieces once."""
+
+    def __init__(self) -> None:
+        self._pieces: list[str] = []
+
+    def __len__(self) -> int:
+        return len(self._pieces)
+
+    def add(self, record: Any) -> None:
+        """Append one element."""
+        self._pieces.append(dumps(record))
+
+    def extend(self, records: list[Any]) -> None:
+        """Append the elements of one batch."""
+        pieces = self._pieces
+        for record in records:
+            pieces.append(dumps(record))
+
+    def finish(self) -> str:
+        """Return the whole array as compact JSON text."""
+        return "[" + ",".join(self._pieces) + "]"

@@ -1,0 +1,197 @@
+"""One storage contract, run against MemoryStorage (CPython) and BrowserStorage (Chromium).
+
+Pure Python with no pytest import, so the same file runs inside Pyodide on
+tests/e2e/contract.html. Each case gets a cleared storage and a ``faults``
+object whose ``set(operation, error_name, after)`` makes the ``after``-th and
+later calls of ``operation`` fail with the browser error ``error_name``.
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+
+from app.core.errors import InvalidInput, QuotaExceeded, StorageUnavailable, TransactionAborted
+from app.storage.base import OWN_STORES, Delete, DeletePrefix, Put
+
+CASES = []
+
+
+def case(fn):
+    CASES.append(fn)
+    return fn
+
+
+async def reset(storage) -> None:
+    """Empty every area the storage holds."""
+    keys = await storage.local_keys()
+    if keys:
+        await storage.local_write({}, remove=keys)
+    app_keys = await storage.app_keys()
+    if app_keys:
+        await storage.app_write({}, delete=app_keys)
+    await storage.own_write([DeletePrefix(store, "") for store in OWN_STORES])
+
+
+def record(key, value, timestamp=1):
+    return json.dumps({"key": key, "value": value, "timestamp": timestamp})
+
+
+@case
+async def local_round_trip_keeps_exact_text(storage, faults):
+    text = '[\n  {"id": 1, "content": "  spaced\\n\\ttab  "},\n\n  {"name": "\u05e9\u05dc\u05d5\u05dd \U0001f680"}\n]\n'
+    await storage.local_write({"airprompts_templates": text, "theme": "dark"})
+    got = await storage.local_get(["airprompts_templates", "theme", "missing"])
+    assert got == {"airprompts_templates": text, "theme": "dark", "missing": None}, got
+    assert sorted(await storage.local_keys()) == ["airprompts_templates", "theme"]
+
+
+@case
+async def local_remove_and_set_in_one_call(storage, faults):
+    await storage.local_write({"a": "1", "b": "2"})
+    await storage.local_write({"c": "3"}, remove=["a"])
+    assert sorted(await storage.local_keys()) == ["b", "c"]
+    assert (await storage.local_get(["a"]))["a"] is None
+
+
+@case
+async def local_quota_error_puts_back_previous_values(storage, faults):
+    await storage.local_write({"keep": "old value", "filler": "f" * 2_000_000})
+    try:
+        await storage.local_write({"keep": "new value", "huge": "h" * 3_500_000, "other": "x"})
+    except QuotaExceeded as exc:
+        assert exc.name == "QuotaExceeded"
+    else:
+        raise AssertionError("writing past the localStorage quota did not fail")
+    got = await storage.local_get(["keep", "huge", "other", "filler"])
+    assert got["keep"] == "old value", got["keep"][:20]
+    assert got["huge"] is None and got["other"] is None
+    assert len(got["filler"]) == 2_000_000
+
+
+@case
+async def local_fault_changes_nothing(storage, faults):
+    await storage.local_write({"a": "1"})
+    faults.set("local_write", "QuotaExceededError", after=0)
+    try:
+        await storage.local_write({"a": "2", "b": "3"}, remove=[])
+    except QuotaExceeded:
+        pass
+    else:
+        raise AssertionError("the injected fault did not surface")
+    faults.clear()
+    assert await storage.local_get(["a", "b"]) == {"a": "1", "b": None}
+
+
+@case
+async def app_records_round_trip(storage, faults):
+    assert await storage.app_keys() == []
+    value = [{"id": "t1", "content": "x\u200fy"}, {"id": 2}]
+    await storage.app_write({"templates": record("templates", value, 123)})
+    got = await storage.app_get(["templates", "folders"])
+    assert got["folders"] is None
+    assert json.loads(got["templates"]) == {"key": "templates", "value": value, "timestamp": 123}
+    await storage.app_write({"folders": record("folders", [])}, delete=["templates"])
+    assert await storage.app_keys() == ["folders"]
+
+
+@case
+async def app_write_aborted_applies_nothing(storage, faults):
+    await storage.app_write({"templates": record("templates", [1])})
+    faults.set("app_write_op", "AbortError", after=1)
+    try:
+        await storage.app_write({"templates": record("templates", [2]), "snippets": record("snippets", [3])})
+    except TransactionAborted as exc:
+        assert exc.retryable
+    else:
+        raise AssertionError("the aborted transaction did not raise TransactionAborted")
+    faults.clear()
+    got = await storage.app_get(["templates", "snippets"])
+    assert json.loads(got["templates"])["value"] == [1]
+    assert got["snippets"] is None
+
+
+@case
+async def app_write_rejects_mismatched_record(storage, faults):
+    try:
+        await storage.app_write({"templates": "not json"})
+    except (InvalidInput, Exception) as exc:  # the browser rejects JSON.parse with a SyntaxError
+        assert not isinstance(exc, AssertionError)
+    else:
+        raise AssertionError("a non-JSON record was accepted")
+    assert await storage.app_keys() == []
+
+
+@case
+async def own_put_get_scan_in_key_order(storage, faults):
+    await storage.own_write([Put("chunks", f"b1/{i:06d}", f"chunk {i}") for i in (2, 0, 1)] + [Put("chunks", "b2/000000", "z")])
+    assert await storage.own_keys("chunks", "b1/") == ["b1/000000", "b1/000001", "b1/000002"]
+    assert await storage.own_scan("chunks", "b1/") == [("b1/000000", "chunk 0"), ("b1/000001", "chunk 1"), ("b1/000002", "chunk 2")]
+    assert await storage.own_scan("chunks", "b1/", limit=1) == [("b1/000000", "chunk 0")]
+    assert await storage.own_get("chunks", ["b2/000000", "nope"]) == {"b2/000000": "z", "nope": None}
+    assert len(await storage.own_keys("chunks")) == 4
+
+
+@case
+async def own_write_spans_stores_in_one_transaction(storage, faults):
+    await storage.own_write([Put("journal", "current", "1"), Put("staging", "run/0", "a")])
+    await storage.own_write([Delete("journal", "current"), DeletePrefix("staging", "run/"), Put("history", "h1", "done")])
+    assert await storage.own_get("journal", ["current"]) == {"current": None}
+    assert await storage.own_keys("staging") == []
+    assert await storage.own_get("history", ["h1"]) == {"h1": "done"}
+
+
+@case
+async def own_write_aborted_applies_nothing(storage, faults):
+    await storage.own_write([Put("journal", "current", "before")])
+    faults.set("own_write_op", "AbortError", after=2)
+    try:
+        await storage.own_write([Put("journal", "current", "after"), Put("staging", "x", "1"), Put("staging", "y", "2")])
+    except TransactionAborted:
+        pass
+    else:
+        raise AssertionError("the aborted transaction did not raise TransactionAborted")
+    faults.clear()
+    assert await storage.own_get("journal", ["current"]) == {"current": "before"}
+    assert await storage.own_keys("staging") == []
+
+
+@case
+async def own_unknown_store_is_storage_unavailable(storage, faults):
+    try:
+        await storage.own_get("no-such-store", ["k"])
+    except StorageUnavailable:
+        pass
+    else:
+        raise AssertionError("reading an unknown object store did not fail")
+
+
+@case
+async def own_large_value_round_trips(storage, faults):
+    big = ("\u00e9\U0001f600 " * 200_000) + "end"
+    await storage.own_write([Put("chunks", "big", big)])
+    assert (await storage.own_get("chunks", ["big"]))["big"] == big
+
+
+@case
+async def estimate_and_persist_answer(storage, faults):
+    est = await storage.estimate()
+    assert est["quota"] > 0 and est["usage"] >= 0
+    assert isinstance(await storage.persist(), bool)
+
+
+async def run_all(storage, faults) -> list[dict]:
+    """Run every case on ``storage``; return one result per case."""
+    results = []
+    for fn in CASES:
+        faults.clear()
+        try:
+            await reset(storage)
+            await fn(storage, faults)
+            results.append({"name": fn.__name__, "ok": True, "error": None})
+        except BaseException as exc:  # noqa: BLE001 - report every failure by name
+            results.append({"name": fn.__name__, "ok": False, "error": "".join(traceback.format_exception(exc))[-2000:]})
+        finally:
+            faults.clear()
+    await reset(storage)
+    return results

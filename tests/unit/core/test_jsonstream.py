@@ -1,0 +1,95 @@
+"""Incremental JSON arrays give exactly what json.loads gives, and write compact text back."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from app.core.errors import InvalidInput
+from app.core.jsonstream import ArrayWriter, MalformedJSON, dumps, iter_array_batches
+
+json_values = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.text(),
+    ),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
+    max_leaves=12,
+)
+WS = st.text(alphabet=" \t\n\r", max_size=4)
+
+
+def flatten(text, size):
+    batches = list(iter_array_batches(text, size))
+    assert all(1 <= len(batch) <= size for batch in batches)
+    return [item for batch in batches for item in batch]
+
+
+@given(st.lists(json_values, max_size=12), st.integers(1, 5))
+def test_compact_arrays_equal_json_loads(values, size):
+    text = json.dumps(values)
+    assert flatten(text, size) == json.loads(text)
+
+
+@given(st.lists(json_values, max_size=8), st.integers(1, 4), st.data())
+def test_whitespace_heavy_arrays_equal_json_loads(values, size, data):
+    pieces = [json.dumps(value, indent=data.draw(st.sampled_from([None, 2]))) for value in values]
+    text = data.draw(WS) + "[" + data.draw(WS)
+    text += "".join(
+        piece + data.draw(WS) + ("," + data.draw(WS) if i < len(pieces) - 1 else "") for i, piece in enumerate(pieces)
+    )
+    text += "]" + data.draw(WS)
+    assert flatten(text, size) == json.loads(text)
+
+
+def test_blank_lines_inside_arrays_like_the_backup_fixture():
+    text = '[\n    \n    {\n      "a": 1\n    }\n  ,\n\n  2 ]\n'
+    assert flatten(text, 1) == json.loads(text) == [{"a": 1}, 2]
+    assert flatten("[\n\n]", 3) == [] and flatten(" [] ", 1) == []
+
+
+@pytest.mark.parametrize("text", ["", "[1,]", "[1 2]", "[1", "[", "[1]x", "[,1]", '["a]', "\ufeff[1]", "[1]]", "[01]"])
+def test_malformed_text_raises_a_clear_error(text):
+    with pytest.raises(ValueError):
+        json.loads(text)
+    with pytest.raises(MalformedJSON) as info:
+        list(iter_array_batches(text, 10))
+    assert isinstance(info.value, InvalidInput)
+    assert info.value.position >= 0 and "character" in info.value.message
+
+
+def test_valid_json_that_is_not_an_array_is_refused():
+    with pytest.raises(MalformedJSON, match="expected a JSON array"):
+        list(iter_array_batches('{"a": [1]}', 10))
+
+
+def test_batch_size_must_be_positive():
+    with pytest.raises(ValueError):
+        list(iter_array_batches("[1]", 0))
+
+
+@given(st.lists(json_values, max_size=10), st.integers(1, 4))
+def test_writer_output_is_compact_and_parses_back(values, size):
+    writer = ArrayWriter()
+    for start in range(0, len(values), size):
+        writer.extend(values[start : start + size])
+    text = writer.finish()
+    assert json.loads(text) == values
+    assert text == json.dumps(values, ensure_ascii=False, separators=(",", ":")) or "\\u" in text
+    assert len(writer) == len(values)
+
+
+def test_writer_keeps_non_ascii_and_escapes_lone_surrogates_like_json_stringify():
+    writer = ArrayWriter()
+    writer.add({"content": "é中😀\u202e\u2028", "odd": "a\ud800b"})
+    text = writer.finish()
+    assert text == '[{"content":"é中😀\u202e\u2028","odd":"a\\ud800b"}]'
+    assert json.loads(text) == [{"content": "é中😀\u202e\u2028", "odd": "a\ud800b"}]
+    text.encode("utf-8")  # survives the conversion to a JavaScript string
+    assert dumps([1.5, -1, "x"]) == '[1.5,-1,"x"]'
