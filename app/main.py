@@ -1,23 +1,102 @@
-"""Entry point PyScript runs on the console page."""
+"""Entry point PyScript runs: wire the services to the browser and publish window.airprompts."""
+
+from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import sys
 
 import js
-import jsonschema
-import pydantic
+from pyodide.ffi import create_proxy
 
-from app.storage.browser import BrowserStorage
+from app.api import Api
+from app.storage.browser import BrowserLock, BrowserStorage
+from app.storage.webcrypto import WebCrypto
+from app.wiring import Services, build
+
+log = logging.getLogger("app.main")
+PREFIX = "[airprompts]"
 
 
-async def main() -> None:
+def console_sink(entry: dict) -> None:
+    """Mirror one audit-trail entry to the browser console."""
+    level = entry.get("level", "INFO")
+    method = {"DEBUG": "debug", "INFO": "info", "WARN": "warn", "ERROR": "error", "CRITICAL": "error"}.get(level, "log")
+    context = entry.get("context") or {}
+    text = f"{PREFIX} {level} {entry.get('message', '')}"
+    if context:
+        text += " " + json.dumps(context, ensure_ascii=False, default=str)[:2000]
+    getattr(js.console, method)(text)
+
+
+def memory_probe() -> dict:
+    """Return the Pyodide heap size and the JS heap figures Chromium exposes."""
+    used, total, limit = js.airpromptsPerf.memory().to_py()
+    import pyodide_js  # type: ignore[import-not-found]
+
+    heap = int(pyodide_js._module.HEAPU8.length)
+    return {"wasmHeapBytes": heap, "jsHeapUsed": int(used), "jsHeapTotal": int(total), "jsHeapLimit": int(limit)}
+
+
+def autostart_enabled() -> bool:
+    """Return whether a needed migration starts by itself (off with ?autostart=0)."""
+    params = js.URLSearchParams.new(js.location.search)
+    if params.get("autostart") in ("0", "false", "no"):
+        return False
+    options = getattr(js, "airpromptsOptions", None)
+    if options is not None and getattr(options, "autostart", True) is False:
+        return False
+    return True
+
+
+def publish_events(services: Services) -> None:
+    """Dispatch every app event as a DOM CustomEvent ``airprompts:<name>`` on window."""
+
+    def forward(name: str, payload: dict) -> None:
+        js.airpromptsEmit(name, json.dumps(payload, ensure_ascii=False, default=str))
+
+    services.events.subscribe("*", forward)
+
+
+async def start() -> None:
     storage = BrowserStorage()
-    keys = await storage.local_keys()
-    js.document.getElementById("boot").textContent = (
-        f"Python {sys.version.split()[0]}, pydantic {pydantic.VERSION}, jsonschema {jsonschema.__version__}, keys {len(keys)}"
-    )
+    services = build(storage, WebCrypto(), BrowserLock(), compat_lock=BrowserLock(), memory_probe=memory_probe, sink=console_sink)
+    publish_events(services)
+    api = Api(services)
+    dispatch = create_proxy(api.dispatch)  # lives as long as the page
+    js.__airpromptsDispatch = dispatch
+    js.window.__airpromptsDispatch = dispatch
+    sys.modules["__main__"].services = services  # devtools: inspect from the PyScript REPL
+    recovered = {}
+    try:
+        recovered["backup"] = await services.backups.recover()
+        recovered["migration"] = await services.migration.recover()
+    except Exception as exc:  # recovery failing must not hide the console
+        services.logger.error("Recovery on load failed", error=str(exc))
+    services.logger.info("AirPrompts Migrate ready", python=sys.version.split()[0], recovered=recovered)
+    if js.document.getElementById("console") is not None:
+        from app.ui.console import mount
+
+        await mount(services, api)
     js.document.documentElement.dataset.migrationReady = "true"
     js.airprompts.__resolveReady(True)
+    if autostart_enabled():
+        status = await services.migration.check_migration_status()
+        if status.get("needed") and not status.get("running"):
+            try:
+                await services.migration.start_progressive_migration()
+            except Exception as exc:  # another tab may hold the lock
+                services.logger.warn("Automatic start skipped", reason=str(exc))
+    await services.logger.flush()
 
 
-asyncio.ensure_future(main())
+def _report_failure(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        exc = task.exception()
+        js.console.error(f"{PREFIX} failed to start: {exc!r}")
+        js.airprompts.__rejectReady(js.Error.new(f"AirPrompts Migrate failed to start: {exc}"))
+
+
+_task = asyncio.ensure_future(start())
+_task.add_done_callback(_report_failure)

@@ -67,7 +67,7 @@ class BrowserStorage:
     async def local_get(self, keys: Iterable[str]) -> dict[str, str | None]:
         keys = list(keys)
         values = await self._call(self.js_bridge.localGet, self._arr(keys))
-        return dict(zip(keys, values))
+        return dict(zip(keys, values, strict=True))
 
     async def local_write(self, set_items: Mapping[str, str], remove: Iterable[str] = ()) -> None:
         keys = list(set_items)
@@ -81,7 +81,7 @@ class BrowserStorage:
     async def app_get(self, keys: Iterable[str]) -> dict[str, str | None]:
         keys = list(keys)
         values = await self._call(self.js_bridge.appGet, self._arr(keys))
-        return dict(zip(keys, values))
+        return dict(zip(keys, values, strict=True))
 
     async def app_write(self, put: Mapping[str, str], delete: Iterable[str] = ()) -> None:
         await self._call(self.js_bridge.appWrite, self._arr(put.values()), self._arr(delete))
@@ -89,11 +89,11 @@ class BrowserStorage:
     async def own_get(self, store: str, keys: Iterable[str]) -> dict[str, str | None]:
         keys = list(keys)
         values = await self._call(self.js_bridge.ownGet, store, self._arr(keys))
-        return dict(zip(keys, values))
+        return dict(zip(keys, values, strict=True))
 
     async def own_scan(self, store: str, prefix: str = "", limit: int | None = None) -> list[tuple[str, str]]:
         keys, values = await self._call(self.js_bridge.ownScan, store, prefix, limit)
-        return list(zip(keys, values))
+        return list(zip(keys, values, strict=True))
 
     async def own_keys(self, store: str, prefix: str = "") -> list[str]:
         return await self._call(self.js_bridge.ownKeys, store, prefix)

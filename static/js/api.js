@@ -50,7 +50,7 @@ export function createApi() {
     resolveReady = resolve;
     rejectReady = reject;
   });
-  const api = { ready, debug: false, version: "3.0.0", eventTarget: EVENT_TARGET };
+  const api = { ready, version: "3.0.0", eventTarget: EVENT_TARGET };
 
   async function call(service, method, args) {
     await ready;
@@ -68,6 +68,17 @@ export function createApi() {
       api[service][method] = (...args) => call(service, method, args);
     }
   }
+
+  // Devtools switch: `airprompts.debug = true` turns on DEBUG logs ("[airprompts]" prefix in the console).
+  let debug = false;
+  Object.defineProperty(api, "debug", {
+    enumerable: true,
+    get: () => debug,
+    set: (value) => {
+      debug = Boolean(value);
+      api.migrationLogger.setLogLevel(debug ? "DEBUG" : "INFO").catch((error) => console.error("[airprompts]", error));
+    },
+  });
 
   api.on = (name, listener) => {
     const handler = (event) => listener(event.detail);

@@ -1,0 +1,1433 @@
+"""The migration service (``dataMigrationService``): a resumable, journal-driven run to 3.0.0.
+
+A run goes through the phases detect -> backup -> transform -> switch -> verify
+-> complete. Nothing live is written before the switch: the transform stages its
+output in the own store ``staging``, batch by batch, each batch in one own
+transaction together with its quarantined records and the journal's cursor, so a
+page killed at any moment resumes where it stopped (``recover``). The switch
+writes AirPromptsDB first, then localStorage, then the schema version last; a
+failure from the switch on restores the pre-migration backup.
+
+Journal (own store ``journal``, key ``current``, JSON text)::
+
+    {"format": 1, "runId": "mig-...", "phase": "backup" | "transform" | "switch" | "rollback",
+     "startedAt": ISO (the ``now`` of timestamp repairs: a resumed run is identical),
+     "startedAtMs": int, "fromVersion": "1.0.0", "plan": Plan.to_dict(),
+     "fingerprint": sha256 of every app key and record at detect (a resume over changed data starts over),
+     "backupId": "bk-..." | null, "options": {"batchSize": 100, "batchDelayMs": 0},
+     "cursor": {source_id: batches staged}, "sources": [{id, kind, location, key, records, invalid}],
+     "stats": {"processed": n},
+     # from phase "switch" on:
+     "targets": [{"area": "local" | "app", "key", "staging": key or prefix, "join": bool,
+                  "head", "tail", "sha256", "records"}],
+     "remove": [localStorage keys removed (collections moved to AirPromptsDB)]}
+
+Staging keys: ``{runId}/{source_id}/{batch:06d}`` (the batch's records as compact
+JSON joined by commas), ``{runId}/values/{area}/{key}`` (a value's whole target
+text) and ``{runId}/~report`` (the report, written with the switch journal).
+Quarantine keys: ``{runId}/{source_id}/{index:08d}`` and
+``{runId}/{source_id}/collection`` (a whole value that is not a JSON array).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Callable, Iterator, NoReturn
+
+from app.core import ids, jsonstream, keys
+from app.core.errors import (
+    InvalidInput,
+    MigrateError,
+    MigrationError,
+    MigrationInProgress,
+    QuotaExceeded,
+    RolledBack,
+    VerificationFailed,
+)
+from app.core.events import EventBus
+from app.core.issues import Issue, Quarantined
+from app.core.legacy import LegacyPlan, plan_legacy
+from app.core.planner import Plan, make_plan
+from app.core.transform import BatchResult, CollectionTransformer, Context, upgrade_value
+from app.core.validator import References, Validator
+from app.core.versions import TARGET, version_text
+from app.services.backup import BackupService
+from app.services.logger import MigrationLogger
+from app.services.performance import PerformanceMonitor
+from app.storage.base import Delete, DeletePrefix, Op, Put, utf16_len
+
+_log = logging.getLogger(__name__)
+
+JOURNAL_STORE = "journal"
+JOURNAL_KEY = "current"
+JOURNAL_FORMAT = 1
+DUAL_READ_KEY = "dualRead"
+DUAL_READ_MODE_KEY = "dualReadMode"  # set by the compatibility layer; an enabled one delays the clean-up
+INVALID_COLLECTION = "invalid-collection"
+INVALID_VALUE = "invalid-value"
+LEGACY_CONFLICT = "legacy-conflict"
+MOVED_TO_INDEXEDDB = "moved-to-indexeddb"
+LOCAL_LIMIT = 5 * 1024 * 1024 - 64 * 1024
+# Backup + staging + the written result, each about the size of the data.
+QUOTA_FACTOR = 3
+_COUNT_BATCH = 1000
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _dumps(value: Any) -> str:
+    return jsonstream.dumps(value)
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _fingerprint(snapshot: _Snapshot) -> str:
+    """Return a hash of every app key and record, to tell whether the data changed since a run began."""
+    digest = hashlib.sha256()
+    for area, data in (("local", snapshot.local), ("app", snapshot.app)):
+        for key in sorted(data):
+            for part in (area, key, data[key]):
+                encoded = part.encode("utf-8", "surrogatepass")
+                digest.update(len(encoded).to_bytes(8, "big") + encoded)
+    return digest.hexdigest()
+
+
+def _error_dict(exc: BaseException) -> dict[str, Any]:
+    if isinstance(exc, MigrateError):
+        return exc.to_dict()
+    return {"name": type(exc).__name__, "message": str(exc), "details": {}}
+
+
+# ---------------------------------------------------------------------- run state
+
+
+@dataclass
+class _Source:
+    """One collection as stored: a localStorage key or an AirPromptsDB record."""
+
+    id: str  # "airprompts_templates" or "AirPromptsDB:templates": also the metadata sourceKey
+    kind: str
+    key: str  # the localStorage key, or the AirPromptsDB record key
+    location: str  # "local" | "app"
+    text: str | None = None  # localStorage array text
+    items: list[Any] | None = None  # AirPromptsDB record's array
+    record: dict[str, Any] | None = None  # AirPromptsDB record without its value
+    raw: str | None = None
+    count: int = 0
+    error: str | None = None
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "location": self.location,
+            "key": self.key,
+            "records": self.count,
+            "invalid": self.error,
+        }
+
+
+@dataclass
+class _Snapshot:
+    local: dict[str, str]  # app localStorage keys
+    app: dict[str, str]  # AirPromptsDB records (JSON text)
+
+
+@dataclass
+class _Target:
+    """A live key the switch writes, and how to rebuild its text from staging."""
+
+    area: str
+    key: str
+    text: str
+    staging: str  # a staging key, or the prefix of a collection's batches
+    join: bool
+    head: str = ""
+    tail: str = ""
+    records: int | None = None
+    kind: str | None = None
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "area": self.area,
+            "key": self.key,
+            "staging": self.staging,
+            "join": self.join,
+            "head": self.head,
+            "tail": self.tail,
+            "sha256": _sha256(self.text),
+            "records": self.records,
+            "kind": self.kind,
+        }
+
+
+@dataclass
+class _Run:
+    run_id: str
+    started_ms: int
+    started_at: str
+    options: dict[str, Any]
+    plan: Plan
+    phase: str = "backup"
+    backup_id: str | None = None
+    cursor: dict[str, int] = field(default_factory=dict)
+    sources: list[_Source] = field(default_factory=list)
+    processed: int = 0
+    total: int = 0
+    targets: list[_Target] = field(default_factory=list)
+    remove: list[str] = field(default_factory=list)
+    report: dict[str, Any] | None = None
+    clock_start: float = 0.0
+    resumed: bool = False
+    fingerprint: str | None = None
+
+    def journal(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "format": JOURNAL_FORMAT,
+            "runId": self.run_id,
+            "phase": self.phase,
+            "startedAt": self.started_at,
+            "startedAtMs": self.started_ms,
+            "fromVersion": self.plan.from_version,
+            "plan": self.plan.to_dict(),
+            "fingerprint": self.fingerprint,
+            "backupId": self.backup_id,
+            "options": self.options,
+            "cursor": self.cursor,
+            "sources": [source.describe() for source in self.sources],
+            "stats": {"processed": self.processed, "total": self.total},
+        }
+        if self.phase in ("switch", "rollback"):
+            data["targets"] = [target.describe() for target in self.targets]
+            data["remove"] = list(self.remove)
+        return data
+
+
+class _Report:
+    """Collect what a run found, source by source."""
+
+    def __init__(self, run: _Run, *, dry_run: bool) -> None:
+        self.run = run
+        self.dry_run = dry_run
+        self.sources: dict[str, dict[str, Any]] = {}
+        self.repairs: list[dict[str, Any]] = []
+        self.warnings: list[dict[str, Any]] = []
+        self.quarantined: list[dict[str, Any]] = []
+        self.values: dict[str, str] = {}
+        self.legacy: dict[str, Any] = {"moves": [], "conflicts": []}
+        self.moved: list[str] = []
+        self.fragments: dict[str, list[str]] = {}
+        self.value_targets: list[tuple[str, str]] = []  # (staging key, target text)
+
+    def source(self, src: _Source) -> dict[str, Any]:
+        entry = self.sources.get(src.id)
+        if entry is None:
+            entry = self.sources[src.id] = {
+                "kind": src.kind,
+                "sourceKey": src.id,
+                "location": src.location,
+                "input": src.count,
+                "migrated": 0,
+                "quarantined": 0,
+                "byVersion": {},
+                "status": INVALID_COLLECTION if src.error else "migrated",
+            }
+        return entry
+
+    def add_batch(self, src: _Source, result: BatchResult, fragment: str) -> None:
+        entry = self.source(src)
+        entry["migrated"] += len(result.records)
+        entry["quarantined"] += len(result.quarantined)
+        for version, count in result.counts.items():
+            entry["byVersion"][version] = entry["byVersion"].get(version, 0) + count
+        # The transformer also lists each quarantined record as an issue; those go under "quarantined".
+        bad = {q.index for q in result.quarantined}
+        for issue in result.repairs:
+            if issue.index in bad:
+                continue
+            self.repairs.append({**issue.to_dict(), "source": src.id})
+        for q in result.quarantined:
+            record_id = q.record.get("id") if isinstance(q.record, dict) else None
+            self.quarantined.append(
+                {
+                    "kind": q.kind,
+                    "index": q.index,
+                    "sourceKey": q.source_key,
+                    "id": ids.id_text(record_id) if isinstance(record_id, (str, int, float)) else None,
+                    "code": q.code,
+                    "errors": list(q.errors),
+                    "quarantineKey": _quarantine_key(self.run.run_id, src.id, q.index),
+                }
+            )
+        self.fragments.setdefault(src.id, []).append(fragment)
+
+    def add_invalid(self, src: _Source, entry: Quarantined) -> None:
+        self.source(src)
+        self.quarantined.append(
+            {
+                "kind": entry.kind,
+                "index": entry.index,
+                "sourceKey": entry.source_key,
+                "id": None,
+                "code": entry.code,
+                "errors": list(entry.errors),
+                "quarantineKey": _quarantine_key(self.run.run_id, src.id, None),
+            }
+        )
+        self.warnings.append(
+            {
+                "kind": src.kind,
+                "index": -1,
+                "id": None,
+                "code": INVALID_COLLECTION,
+                "message": f"{src.id} is not a JSON array ({src.error}); left as it is and quarantined whole",
+                "source": src.id,
+            }
+        )
+
+    def warn(self, issue: Issue, source: str | None = None) -> None:
+        self.warnings.append({**issue.to_dict(), "source": source})
+
+    def counts(self) -> dict[str, dict[str, Any]]:
+        counts: dict[str, dict[str, Any]] = {}
+        for entry in self.sources.values():
+            kind = counts.setdefault(entry["kind"], {"input": 0, "migrated": 0, "quarantined": 0, "byVersion": {}})
+            kind["input"] += entry["input"]
+            kind["migrated"] += entry["migrated"]
+            kind["quarantined"] += entry["quarantined"] + (1 if entry["status"] == INVALID_COLLECTION else 0)
+            for version, count in entry["byVersion"].items():
+                kind["byVersion"][version] = kind["byVersion"].get(version, 0) + count
+        return counts
+
+    def migrated(self) -> int:
+        return sum(entry["migrated"] for entry in self.sources.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        run = self.run
+        return {
+            "runId": run.run_id,
+            "dryRun": self.dry_run,
+            "fromVersion": run.plan.from_version,
+            "toVersion": run.plan.to_version,
+            "startedAt": run.started_at,
+            "backupId": run.backup_id,
+            "plan": run.plan.to_dict(),
+            "counts": self.counts(),
+            "sources": self.sources,
+            "values": self.values,
+            "migrated": self.migrated(),
+            "quarantinedCount": len(self.quarantined),
+            "repairs": self.repairs,
+            "warnings": self.warnings,
+            "quarantined": self.quarantined,
+            "legacy": self.legacy,
+            "movedToIndexedDB": self.moved,
+        }
+
+
+def _quarantine_key(run_id: str, source_id: str, index: int | None) -> str:
+    return f"{run_id}/{source_id}/" + ("collection" if index is None else f"{index:08d}")
+
+
+def _staging_prefix(run_id: str, source_id: str) -> str:
+    return f"{run_id}/{source_id}/"
+
+
+def _merge(first: BatchResult, second: BatchResult) -> BatchResult:
+    merged = BatchResult(
+        records=first.records + second.records,
+        quarantined=first.quarantined + second.quarantined,
+        repairs=first.repairs + second.repairs,
+        counts=dict(first.counts),
+    )
+    for version, count in second.counts.items():
+        merged.counts[version] = merged.counts.get(version, 0) + count
+    return merged
+
+
+def _app_wrap(kind: str, record: dict[str, Any] | None, timestamp_ms: int) -> tuple[str, str]:
+    """Return the text around a collection's array in its AirPromptsDB record, keeping the record's other fields."""
+    head = '{"key":' + _dumps(kind) + ',"value":'
+    tail = ',"timestamp":' + str(timestamp_ms)
+    for name, value in (record or {}).items():
+        if name not in ("key", "value", "timestamp"):
+            tail += "," + _dumps(name) + ":" + _dumps(value)
+    return head, tail + "}"
+
+
+class _Unusable(Exception):
+    """The journal cannot drive a resume."""
+
+
+# ---------------------------------------------------------------------- the service
+
+
+class MigrationService:
+    """Migrate the AirPrompts data to 3.0.0: detect, back up, transform, switch, verify, complete."""
+
+    def __init__(
+        self,
+        storage: Any,
+        backups: BackupService,
+        logger: MigrationLogger,
+        monitor: PerformanceMonitor,
+        events: EventBus,
+        lock: Any,
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Any] = asyncio.sleep,
+        retry_delays: tuple[float, ...] = (0.05, 0.2, 1.0),
+        dual_read_days: float = 7,
+        use_jsonschema_samples: int = 20,
+        local_limit: int = LOCAL_LIMIT,
+    ) -> None:
+        self.storage = storage
+        self.backups = backups
+        self.logger = logger
+        self.monitor = monitor
+        self.events = events
+        self.lock = lock
+        self.clock = clock
+        self.sleep = sleep
+        self.retry_delays = tuple(retry_delays)
+        self.dual_read_days = dual_read_days
+        self.use_jsonschema_samples = max(0, int(use_jsonschema_samples))
+        self.local_limit = local_limit
+        self._validator = Validator(use_jsonschema=False)
+        self._schema_validator = Validator(use_jsonschema=True)
+        self._resume = asyncio.Event()
+        self._resume.set()
+        self._running = False
+        self._task: asyncio.Task[dict[str, Any]] | None = None
+        self._progress: dict[str, Any] = self._idle_progress()
+
+    # ------------------------------------------------------------------ public API
+    async def check_migration_status(self) -> dict[str, Any]:
+        """Return whether a migration is needed, from which version, and what the store holds."""
+        snapshot = await self._read()
+        plan = make_plan(snapshot.local, snapshot.app)
+        counts: dict[str, int] = {}
+        for src in self._sources(plan, snapshot, plan_legacy(snapshot.local)):
+            await self._inspect(src)
+            authoritative = src.location == "app" or keys.app_source(src.kind) not in {
+                c["source_key"] for c in plan.collections
+            }
+            if authoritative:
+                counts[src.kind] = src.count
+        journal = (await self.storage.own_get(JOURNAL_STORE, [JOURNAL_KEY])).get(JOURNAL_KEY)
+        return {
+            "needed": plan.needed,
+            "currentVersion": plan.recorded_version or plan.from_version,
+            "detectedVersion": plan.from_version,
+            "targetVersion": TARGET,
+            "legacyKeys": plan.legacy_keys,
+            "counts": counts,
+            "plan": plan.to_dict(),
+            "pending": journal is not None,
+            "running": self._running or bool(await self.lock.held_elsewhere()),
+        }
+
+    async def dry_run(self, *, batch_size: int = 100) -> dict[str, Any]:
+        """Return the report of the full transform, writing nothing."""
+        options = _options(batch_size, 0)
+        snapshot = await self._read()
+        plan = make_plan(snapshot.local, snapshot.app)
+        now = self.clock()
+        run = _Run(f"dry-{int(now * 1000):013d}", int(now * 1000), _iso(now), options, plan)
+        if not plan.needed:
+            return {**_Report(run, dry_run=True).to_dict(), "needed": False}
+        report = await self._transform(run, snapshot, dry=True)
+        targets, remove = await self._build(run, report)
+        data = report.to_dict()
+        data["needed"] = True
+        data["targets"] = [{"area": t.area, "key": t.key, "chars": len(t.text)} for t in targets]
+        data["remove"] = remove
+        return data
+
+    async def run_pending_migrations(self, *, batch_size: int = 100, batch_delay_ms: float = 0) -> dict[str, Any]:
+        """Migrate the store to 3.0.0 if it needs it; return the run's result."""
+        options = _options(batch_size, batch_delay_ms)
+        await self._acquire()
+        try:
+            return await self._run_locked(self._new_run_id(), options)
+        finally:
+            self.lock.release()
+
+    async def start_progressive_migration(self, *, batch_size: int = 100, batch_delay_ms: float = 0) -> dict[str, Any]:
+        """Start ``run_pending_migrations`` as a task; return ``{started, runId}`` once it holds the lock."""
+        options = _options(batch_size, batch_delay_ms)
+        await self._acquire()
+        run_id = self._new_run_id()
+
+        async def body() -> dict[str, Any]:
+            try:
+                return await self._run_locked(run_id, options)
+            finally:
+                self.lock.release()
+
+        self._task = asyncio.get_running_loop().create_task(body())
+        self._task.add_done_callback(_retrieve)
+        self._running = True
+        return {"started": True, "runId": run_id}
+
+    def get_migration_progress(self) -> dict[str, Any]:
+        """Return the current run's phase, counts, throughput and ETA."""
+        return {**self._progress, "running": self._running, "paused": not self._resume.is_set()}
+
+    async def get_history(self) -> list[dict[str, Any]]:
+        """Return every finished run (success or failure), newest first."""
+        entries = []
+        for key, text in reversed(await self.storage.own_scan("history")):
+            try:
+                entry = json.loads(text)
+            except ValueError:
+                _log.warning("history entry %s is not JSON; skipped", key)
+                continue
+            if isinstance(entry, dict):
+                entries.append(entry)
+        return entries
+
+    async def get_last_report(self) -> dict[str, Any] | None:
+        """Return the report of the newest finished run, or None."""
+        for entry in await self.get_history():
+            if entry.get("report") is not None:
+                return entry["report"]
+        return None
+
+    async def get_quarantine(self, run_id: str | None = None) -> list[dict[str, Any]]:
+        """Return the quarantined records (of ``run_id``, or of every run), each with its store key."""
+        prefix = "" if run_id is None else run_id + "/"
+        found = []
+        for key, text in await self.storage.own_scan("quarantine", prefix):
+            try:
+                entry = json.loads(text)
+            except ValueError:
+                entry = {"raw": text}
+            found.append({**entry, "key": key, "runId": key.split("/", 1)[0]})
+        return found
+
+    def pause(self) -> None:
+        """Hold the run before its next batch."""
+        self._resume.clear()
+        self._progress = {**self._progress, "paused": True}
+
+    def resume(self) -> None:
+        """Let a paused run go on."""
+        self._resume.set()
+        self._progress = {**self._progress, "paused": False}
+
+    async def recover(self) -> dict[str, Any] | None:
+        """Finish or undo a run a closed page interrupted; say what happened, or None when there was none."""
+        await self._load_protection()
+        text = (await self.storage.own_get(JOURNAL_STORE, [JOURNAL_KEY])).get(JOURNAL_KEY)
+        if text is None:
+            return None
+        if not await self.lock.acquire():
+            return {"resumed": None, "outcome": "locked"}
+        try:
+            return await self._recover_locked(text)
+        finally:
+            self._running = False
+            self.lock.release()
+
+    async def cleanup_legacy(self) -> list[str]:
+        """Remove the legacy keys once the dual-read period is over; return the keys removed."""
+        stored = await self.storage.own_get("settings", [DUAL_READ_KEY, DUAL_READ_MODE_KEY])
+        text = stored.get(DUAL_READ_KEY)
+        if text is None:
+            return []
+        try:
+            dual = json.loads(text)
+            until_ms = float(dual["until"])
+        except (ValueError, KeyError, TypeError):
+            _log.warning("dual-read setting is unreadable; legacy keys stay")
+            return []
+        now_ms = self.clock() * 1000
+        if now_ms < until_ms:
+            return []
+        try:
+            mode = json.loads(stored.get(DUAL_READ_MODE_KEY) or "null")
+        except ValueError:
+            mode = None
+        if isinstance(mode, dict) and mode.get("enabled") is True and now_ms < float(mode.get("until") or 0):
+            return []  # the user extended dual-read mode in the compatibility layer
+        await self._acquire()
+        try:
+            present = [k for k in await self.storage.local_keys() if keys.legacy_target(k) is not None]
+            # The pre-migration backup keeps them; make sure it still exists first.
+            backup_id = dual.get("backupId")
+            if present and backup_id:
+                await self.backups.get_backup(backup_id)
+            if present:
+                await self._retry(self.storage.local_write, {}, present)
+            await self._retry(self.storage.own_write, [Delete("settings", DUAL_READ_KEY)])
+            self.backups.protected.discard(backup_id)
+            self.logger.bind(runId=dual.get("runId")).info("removed legacy keys after dual-read", keys=present)
+            await self._flush_log()
+            return present
+        finally:
+            self.lock.release()
+
+    # ------------------------------------------------------------------ the run
+    async def _acquire(self) -> None:
+        if not await self.lock.acquire():
+            raise MigrationInProgress(
+                "A migration is already running (in this or another tab); watch its progress or try again later"
+            )
+
+    def _new_run_id(self) -> str:
+        return f"mig-{int(self.clock() * 1000):013d}-{secrets.token_hex(4)}"
+
+    async def _run_locked(self, run_id: str, options: dict[str, Any]) -> dict[str, Any]:
+        self._running = True
+        try:
+            text = (await self.storage.own_get(JOURNAL_STORE, [JOURNAL_KEY])).get(JOURNAL_KEY)
+            if text is not None:
+                # An interrupted run comes first: finish (or undo) it, then see what is left.
+                outcome = await self._recover_locked(text)
+                _log.info("finished the interrupted run before a new one: %s", outcome)
+            snapshot = await self._read()
+            plan = make_plan(snapshot.local, snapshot.app)
+            if not plan.needed:
+                return {
+                    "success": True,
+                    "fromVersion": plan.from_version,
+                    "toVersion": TARGET,
+                    "migrated": 0,
+                    "quarantined": 0,
+                    "warnings": 0,
+                    "backupId": None,
+                    "durationMs": 0,
+                    "runId": None,
+                    "report": None,
+                }
+            now = self.clock()
+            run = _Run(run_id, int(now * 1000), _iso(now), options, plan, clock_start=now)
+            run.fingerprint = _fingerprint(snapshot)
+            return await self._execute(run, snapshot)
+        finally:
+            self._running = False
+
+    async def _execute(self, run: _Run, snapshot: _Snapshot | None) -> dict[str, Any]:
+        """Drive ``run`` from its phase to the end; restore the backup when it fails after the switch began."""
+        log = self.logger.bind(runId=run.run_id)
+        self._running = True
+        run.clock_start = run.clock_start or self.clock()
+        switched = run.phase in ("switch",)
+        try:
+            if not switched:
+                assert snapshot is not None
+                if not run.sources:
+                    run.sources = self._sources(run.plan, snapshot, plan_legacy(snapshot.local))
+                    for src in run.sources:
+                        await self._inspect(src)
+                run.total = sum(src.count for src in run.sources)
+                self._start(run)
+                self._phase(run, "detect", log, fromVersion=run.plan.from_version, records=run.total)
+                if run.phase == "backup":
+                    await self._backup(run, snapshot, log)
+                elif run.backup_id:
+                    self.backups.protected.add(run.backup_id)
+                self._phase(run, "transform", log)
+                report = await self._transform(run, snapshot, dry=False)
+                run.targets, run.remove = await self._build(run, report)
+                run.report = report.to_dict()
+                self._phase(run, "switch", log, targets=len(run.targets))
+                run.phase = "switch"
+                await self._write(
+                    [
+                        Put("staging", f"{run.run_id}/~report", _dumps(run.report)),
+                        self._journal_op(run),
+                    ]
+                )
+                switched = True
+            else:
+                run.total = sum(t.records or 0 for t in run.targets)
+                self._start(run)
+                self._phase(run, "switch", log, targets=len(run.targets), resumed=True)
+            await self._switch(run)
+            self._phase(run, "verify", log)
+            await self._verify(run)
+            self._phase(run, "complete", log)
+            return await self._complete(run, log)
+        except Exception as exc:
+            if switched:
+                await self._roll_back(run, exc, log)
+            await self._fail(run, exc, log)
+            raise
+
+    def _start(self, run: _Run) -> None:
+        self.monitor.start_run(run.run_id, run.total)
+        self._progress = {
+            **self._idle_progress(),
+            "runId": run.run_id,
+            "phase": run.phase,
+            "processed": run.processed,
+            "total": run.total,
+        }
+
+    def _phase(self, run: _Run, name: str, log: MigrationLogger, **context: Any) -> None:
+        current = self.monitor.current_phase
+        if current is not None:
+            self.monitor.end_phase(current)
+        self.monitor.start_phase(name)
+        self._progress = {**self._progress, "phase": name}
+        log.info(f"migration phase {name}", phase=name, **context)
+        self.events.emit("phase", {"phase": name, "runId": run.run_id, **context})
+
+    def _emit_progress(self, run: _Run) -> None:
+        figures = self.monitor.progress(run.processed, max(run.total, run.processed))
+        self._progress = {
+            **self._progress,
+            **figures,
+            "runId": run.run_id,
+            "running": True,
+            "paused": not self._resume.is_set(),
+        }
+        self.events.emit("progress", dict(self._progress))
+
+    # ------------------------------------------------------------------ detect
+    async def _read(self) -> _Snapshot:
+        local_keys = [k for k in await self.storage.local_keys() if keys.is_app_key(k)]
+        local = {k: v for k, v in (await self.storage.local_get(local_keys)).items() if v is not None}
+        app_keys = list(await self.storage.app_keys())
+        app = {k: v for k, v in (await self.storage.app_get(app_keys)).items() if v is not None}
+        return _Snapshot(local, app)
+
+    def _sources(self, plan: Plan, snapshot: _Snapshot, legacy: LegacyPlan) -> list[_Source]:
+        sources = []
+        for entry in plan.collections:
+            kind, source_key = entry["kind"], entry["source_key"]
+            if entry["location"] == "local":
+                text = legacy.values.get(source_key, snapshot.local.get(source_key))
+                if text is None:
+                    continue
+                sources.append(_Source(source_key, kind, source_key, "local", text=text, raw=text))
+            else:
+                raw = snapshot.app.get(kind)
+                if raw is None:
+                    continue
+                sources.append(_Source(source_key, kind, kind, "app", raw=raw))
+        return sources
+
+    async def _inspect(self, src: _Source) -> None:
+        """Count ``src``'s records, or note why it is not a JSON array (nothing is staged for it then)."""
+        if src.location == "local":
+            assert src.text is not None
+            count = 0
+            try:
+                for batch in jsonstream.iter_array_batches(src.text, _COUNT_BATCH):
+                    count += len(batch)
+                    await self.sleep(0)
+            except jsonstream.MalformedJSON as exc:
+                src.error = exc.message
+                return
+            src.count = count
+            return
+        try:
+            record = json.loads(src.raw or "")
+        except ValueError as exc:
+            src.error = f"the AirPromptsDB record is not JSON ({exc})"
+            return
+        if not isinstance(record, dict) or not isinstance(record.get("value"), list):
+            src.error = "the AirPromptsDB record's value is not an array"
+            return
+        src.items = record["value"]
+        src.record = {k: v for k, v in record.items() if k != "value"}
+        src.count = len(src.items)
+
+    # ------------------------------------------------------------------ backup
+    async def _backup(self, run: _Run, snapshot: _Snapshot, log: MigrationLogger) -> None:
+        self._phase(run, "backup", log)
+        if not run.resumed:
+            size = sum(len(k) + len(v) for k, v in snapshot.local.items())
+            size += sum(len(k) + len(v) for k, v in snapshot.app.items())
+            needed = QUOTA_FACTOR * size * 2
+            estimate = await self.storage.estimate()
+            quota, usage = estimate.get("quota"), estimate.get("usage")
+            if quota is not None and usage is not None:
+                available = max(0, int(quota) - int(usage))
+                if available < needed:
+                    raise QuotaExceeded(
+                        f"Not enough browser storage to migrate safely: about {needed} bytes needed "
+                        f"(backup, staging and result), {available} available. Free space or delete old backups.",
+                        needed=needed,
+                        available=available,
+                    )
+            await self._write([self._journal_op(run)])
+        if run.backup_id is None:
+            # A page killed after the backup's metadata was written but before the journal
+            # got its id: that backup is complete, use it.
+            for meta in await self.backups.list_backups():
+                if meta.get("migrationId") == run.run_id and meta.get("kind") == "pre-migration":
+                    run.backup_id = meta["id"]
+                    break
+        if run.backup_id is None:
+            meta = await self._retry(
+                self.backups.create_full_backup,
+                f"Before migrating to {TARGET} (run {run.run_id})",
+                kind="pre-migration",
+                migration_id=run.run_id,
+            )
+            run.backup_id = meta["id"]
+        self.backups.protected.add(run.backup_id)
+        run.phase = "transform"
+        await self._write([self._journal_op(run)])
+        log.info("pre-migration backup ready", backupId=run.backup_id)
+
+    # ------------------------------------------------------------------ transform
+    async def _transform(self, run: _Run, snapshot: _Snapshot, *, dry: bool) -> _Report:
+        legacy = plan_legacy(snapshot.local)
+        report = _Report(run, dry_run=dry)
+        report.legacy = {
+            "moves": [{"from": m.source_key, "to": m.target_key} for m in legacy.moves],
+            "conflicts": legacy.conflicts,
+        }
+        for conflict in legacy.conflicts:
+            report.warnings.append(
+                {
+                    "kind": keys.short_name(conflict["target_key"]),
+                    "index": -1,
+                    "id": conflict.get("id"),
+                    "code": LEGACY_CONFLICT,
+                    "message": (
+                        f"{conflict['target_key']}: the copy from {conflict['dropped_from']} lost to "
+                        f"{conflict['kept_from']} ({conflict['reason']}); it stays in the legacy key and the backup"
+                    ),
+                    "source": conflict["dropped_from"],
+                }
+            )
+        if not run.sources:
+            run.sources = self._sources(run.plan, snapshot, legacy)
+            for src in run.sources:
+                await self._inspect(src)
+            run.total = sum(src.count for src in run.sources)
+        references = References()
+        run.processed = 0
+        for src in run.sources:
+            await self._transform_source(run, src, references, report, dry)
+        for issue in references.dangling():
+            report.warn(issue)
+        await self._transform_values(run, snapshot, legacy, report, dry)
+        return report
+
+    async def _transform_source(
+        self, run: _Run, src: _Source, references: References, report: _Report, dry: bool
+    ) -> None:
+        run_id, done = run.run_id, run.cursor.get(src.id, 0)
+        if src.error is not None:
+            entry = Quarantined(src.kind, -1, src.id, src.raw, [f"{INVALID_COLLECTION}: {src.error}"])
+            report.add_invalid(src, entry)
+            if not dry and done < 1:
+                run.cursor[src.id] = 1
+                await self._write(
+                    [
+                        Put("quarantine", _quarantine_key(run_id, src.id, None), _dumps(entry.to_dict())),
+                        self._journal_op(run),
+                    ]
+                )
+            return
+        report.source(src)
+        ctx = Context(src.kind, src.id, run.plan.from_version, run.started_at)
+        transformer = CollectionTransformer(ctx, self._validator, references)
+        samples = self.use_jsonschema_samples
+        index = 0
+        batch_size = run.options["batchSize"]
+        for number, batch in enumerate(self._batches(src, batch_size)):
+            started = time.perf_counter()
+            result, samples = self._run_batch(transformer, batch, index, samples)
+            fragment = ",".join(jsonstream.dumps(record) for record in result.records)
+            report.add_batch(src, result, fragment)
+            index += len(batch)
+            run.processed += len(batch)
+            if not dry and number >= done:
+                run.cursor[src.id] = number + 1
+                ops: list[Op] = [Put("staging", f"{_staging_prefix(run_id, src.id)}{number:06d}", fragment)]
+                ops += [
+                    Put("quarantine", _quarantine_key(run_id, src.id, q.index), _dumps(q.to_dict()))
+                    for q in result.quarantined
+                ]
+                ops.append(self._journal_op(run))
+                await self._write(ops)
+            if not dry:
+                self.monitor.record_batch(size=len(batch), duration_ms=(time.perf_counter() - started) * 1000)
+                self._emit_progress(run)
+                await self._between_batches(run)
+            else:
+                await self.sleep(0)
+
+    @staticmethod
+    def _batches(src: _Source, batch_size: int) -> Iterator[list[Any]]:
+        if src.location == "local":
+            assert src.text is not None
+            yield from jsonstream.iter_array_batches(src.text, batch_size)
+            return
+        items = src.items or []
+        for start in range(0, len(items), batch_size):
+            yield items[start : start + batch_size]
+
+    def _run_batch(
+        self, transformer: CollectionTransformer, batch: list[Any], index: int, samples: int
+    ) -> tuple[BatchResult, int]:
+        """Run one batch; the first ``samples`` records of a collection also get the JSON Schema check."""
+        take = min(samples, len(batch))
+        if not take:
+            return transformer.run(batch, index), 0
+        transformer.validator = self._schema_validator
+        try:
+            sampled = transformer.run(batch[:take], index)
+        finally:
+            transformer.validator = self._validator
+        if take == len(batch):
+            return sampled, samples - take
+        return _merge(sampled, transformer.run(batch[take:], index + take)), samples - take
+
+    async def _between_batches(self, run: _Run) -> None:
+        await self.sleep(run.options["batchDelayMs"] / 1000)
+        if not self._resume.is_set():
+            self._emit_progress(run)
+            await self._resume.wait()
+
+    async def _transform_values(
+        self, run: _Run, snapshot: _Snapshot, legacy: LegacyPlan, report: _Report, dry: bool
+    ) -> None:
+        """Upgrade the managed values and carry the other legacy moves; stage them in one write."""
+        version = run.plan.from_version
+        staged: list[Op] = []
+        handled = set()
+        for key in run.plan.values:
+            handled.add(key)
+            if key.startswith(keys.APP_SOURCE_PREFIX):
+                name = keys.short_name(key)
+                text = self._app_value(name, snapshot.app.get(name), version, run, report)
+                if text is not None:
+                    staged.append(Put("staging", f"{run.run_id}/values/app/{name}", text))
+                continue
+            source = legacy.values.get(key, snapshot.local.get(key))
+            text = self._local_value(key, source, snapshot.local.get(key), version, report)
+            if text is not None:
+                staged.append(Put("staging", f"{run.run_id}/values/local/{key}", text))
+        collection_keys = {keys.collection_key(kind) for kind in keys.COLLECTIONS}
+        for key, text in legacy.values.items():
+            if key in handled or key in collection_keys:
+                continue
+            # A legacy key outside the managed names (ap_<name>): its value moves as it is.
+            report.values[key] = "moved"
+            staged.append(Put("staging", f"{run.run_id}/values/local/{key}", text))
+        done = run.cursor.get("values", 0)
+        if not dry and done < 1:
+            run.cursor["values"] = 1
+            await self._write([*staged, self._journal_op(run)])
+        report.value_targets = [(op.key, op.value) for op in staged if isinstance(op, Put)]
+
+    def _local_value(
+        self, key: str, source: str | None, current: str | None, version: str, report: _Report
+    ) -> str | None:
+        if source is None:
+            return None
+        try:
+            value = json.loads(source)
+        except ValueError:
+            report.values[key] = INVALID_VALUE
+            report.warn(Issue(keys.short_name(key), -1, None, INVALID_VALUE, f"{key} is not JSON; kept as it is"), key)
+            return None
+        new, found = upgrade_value(key, value, version)
+        for issue in found:
+            report.warn(issue, key)
+        text = source if ids.canonical_json(new) == ids.canonical_json(value) else _dumps(new)
+        report.values[key] = "unchanged" if text == current else "upgraded"
+        return None if text == current else text
+
+    def _app_value(self, name: str, raw: str | None, version: str, run: _Run, report: _Report) -> str | None:
+        key = keys.app_source(name)
+        if raw is None:
+            return None
+        try:
+            record = json.loads(raw)
+        except ValueError:
+            record = None
+        if not isinstance(record, dict) or "value" not in record:
+            report.values[key] = INVALID_VALUE
+            report.warn(Issue(name, -1, None, INVALID_VALUE, f"{key} is not a storage record; kept as it is"), key)
+            return None
+        new, found = upgrade_value(name, record["value"], version)
+        for issue in found:
+            report.warn(issue, key)
+        if ids.canonical_json(new) == ids.canonical_json(record["value"]):
+            report.values[key] = "unchanged"
+            return None
+        report.values[key] = "upgraded"
+        return _dumps({**record, "key": name, "value": new, "timestamp": run.started_ms})
+
+    # ------------------------------------------------------------------ build
+    async def _build(self, run: _Run, report: _Report) -> tuple[list[_Target], list[str]]:
+        """Return the live texts to write (collections moved to AirPromptsDB where localStorage is too small)."""
+        targets: list[_Target] = []
+        app_kinds = {src.kind for src in run.sources if src.location == "app"}
+        for src in run.sources:
+            if src.error is not None:
+                continue
+            array = "[" + ",".join(f for f in report.fragments.get(src.id, []) if f) + "]"
+            records = report.sources[src.id]["migrated"]
+            prefix = _staging_prefix(run.run_id, src.id)
+            if src.location == "local":
+                targets.append(_Target("local", src.key, array, prefix, True, records=records, kind=src.kind))
+            else:
+                head, tail = _app_wrap(src.kind, src.record, run.started_ms)
+                targets.append(
+                    _Target("app", src.kind, head + array + tail, prefix, True, head, tail, records, src.kind)
+                )
+        for staging_key, text in report.value_targets:
+            area, key = staging_key.split("/values/", 1)[1].split("/", 1)
+            targets.append(_Target(area, key, text, staging_key, False))
+        remove: list[str] = []
+        all_keys = await self.storage.local_keys()
+        local = {k: v for k, v in (await self.storage.local_get(all_keys)).items() if v is not None}
+
+        def usage() -> int:
+            after = {k: v for k, v in local.items() if k not in remove}
+            after.update({t.key: t.text for t in targets if t.area == "local"})
+            after[keys.SCHEMA_VERSION_KEY] = version_text()
+            return sum(utf16_len(k) + utf16_len(v) for k, v in after.items())
+
+        while usage() > self.local_limit:
+            movable = [t for t in targets if t.area == "local" and t.kind is not None and t.kind not in app_kinds]
+            if not movable:
+                raise QuotaExceeded(
+                    f"The migrated data needs {usage()} localStorage characters, more than the {self.local_limit} "
+                    "available, even with every collection moved to IndexedDB",
+                    needed=usage(),
+                    available=self.local_limit,
+                )
+            largest = max(movable, key=lambda t: utf16_len(t.text))
+            assert largest.kind is not None
+            head, tail = _app_wrap(largest.kind, None, run.started_ms)
+            array = largest.text
+            targets[targets.index(largest)] = _Target(
+                "app",
+                largest.kind,
+                head + array + tail,
+                largest.staging,
+                True,
+                head,
+                tail,
+                largest.records,
+                largest.kind,
+            )
+            app_kinds.add(largest.kind)
+            if largest.key in local:
+                remove.append(largest.key)
+            report.moved.append(largest.kind)
+            for entry in report.sources.values():
+                if entry["sourceKey"] == largest.key:
+                    entry["status"] = MOVED_TO_INDEXEDDB
+            report.warnings.append(
+                {
+                    "kind": largest.kind,
+                    "index": -1,
+                    "id": None,
+                    "code": MOVED_TO_INDEXEDDB,
+                    "message": f"{largest.key} is too large for localStorage at 3.0.0; moved to {keys.APP_DB}/{keys.APP_STORE}",
+                    "source": largest.key,
+                }
+            )
+        return targets, remove
+
+    async def _rebuild(self, run: _Run, journal: dict[str, Any]) -> None:
+        """Rebuild the switch targets from staging; raise _Unusable when they do not match the journal."""
+        targets = []
+        for entry in journal.get("targets") or []:
+            if entry["join"]:
+                pairs = await self.storage.own_scan("staging", entry["staging"])
+                text = entry["head"] + "[" + ",".join(v for _, v in pairs if v) + "]" + entry["tail"]
+            else:
+                text = (await self.storage.own_get("staging", [entry["staging"]])).get(entry["staging"])
+                if text is None:
+                    raise _Unusable(f"staged value {entry['staging']} is missing")
+            if _sha256(text) != entry["sha256"]:
+                raise _Unusable(f"staged text of {entry['area']}:{entry['key']} does not match the journal")
+            targets.append(
+                _Target(
+                    entry["area"],
+                    entry["key"],
+                    text,
+                    entry["staging"],
+                    entry["join"],
+                    entry["head"],
+                    entry["tail"],
+                    entry.get("records"),
+                    entry.get("kind"),
+                )
+            )
+        run.targets = targets
+        run.remove = list(journal.get("remove") or [])
+        report_key = f"{run.run_id}/~report"
+        text = (await self.storage.own_get("staging", [report_key])).get(report_key)
+        if text is None:
+            raise _Unusable("the staged report is missing")
+        run.report = json.loads(text)
+
+    # ------------------------------------------------------------------ switch, verify, complete
+    async def _switch(self, run: _Run) -> None:
+        app_put = {t.key: t.text for t in run.targets if t.area == "app"}
+        local_set = {t.key: t.text for t in run.targets if t.area == "local"}
+        if app_put:
+            await self._retry(self.storage.app_write, app_put)
+        if local_set or run.remove:
+            await self._retry(self.storage.local_write, local_set, run.remove)
+        # Last: the app reads this key to know the data is at 3.0.0.
+        await self._retry(self.storage.local_write, {keys.SCHEMA_VERSION_KEY: version_text()})
+
+    async def _verify(self, run: _Run) -> None:
+        local_keys = [t.key for t in run.targets if t.area == "local"] + run.remove + [keys.SCHEMA_VERSION_KEY]
+        local = await self._retry(self.storage.local_get, local_keys)
+        app = await self._retry(self.storage.app_get, [t.key for t in run.targets if t.area == "app"])
+        problems = []
+        for target in run.targets:
+            stored = (local if target.area == "local" else app).get(target.key)
+            if stored != target.text:
+                problems.append(f"{target.area}:{target.key} differs from what was staged")
+                continue
+            if target.records is not None:
+                count = await self._count(stored, target.area)
+                if count != target.records:
+                    problems.append(f"{target.area}:{target.key} holds {count} records, {target.records} staged")
+        for key in run.remove:
+            if local.get(key) is not None:
+                problems.append(f"local:{key} should have moved to IndexedDB but is still there")
+        if local.get(keys.SCHEMA_VERSION_KEY) != version_text():
+            problems.append("airprompts_schema_version is not 3.0.0")
+        if problems:
+            raise VerificationFailed(
+                "The written data does not match what was staged: " + "; ".join(problems), problems=problems
+            )
+
+    async def _count(self, text: str, area: str) -> int:
+        if area == "app":
+            value = json.loads(text).get("value")
+            return len(value) if isinstance(value, list) else -1
+        count = 0
+        for batch in jsonstream.iter_array_batches(text, _COUNT_BATCH):
+            count += len(batch)
+            await self.sleep(0)
+        return count
+
+    async def _complete(self, run: _Run, log: MigrationLogger) -> dict[str, Any]:
+        report = dict(run.report or {})
+        report["backupId"] = run.backup_id
+        finished = self.clock()
+        summary = self.monitor.end_run(run.processed)
+        report["durations"] = summary.get("phases", {})
+        result = {
+            "success": True,
+            "fromVersion": run.plan.from_version,
+            "toVersion": TARGET,
+            "migrated": report.get("migrated", 0),
+            "quarantined": report.get("quarantinedCount", 0),
+            "warnings": len(report.get("warnings", [])),
+            "backupId": run.backup_id,
+            "durationMs": round((finished - run.clock_start) * 1000, 1),
+            "runId": run.run_id,
+            "report": report,
+        }
+        until = run.started_ms / 1000 + self.dual_read_days * 86400
+        # "until" in epoch ms, as the compatibility layer reads it.
+        dual = {
+            "until": int(until * 1000),
+            "untilIso": _iso(until),
+            "backupId": run.backup_id,
+            "runId": run.run_id,
+            "legacyKeys": run.plan.legacy_keys,
+        }
+        entry = self._history_entry(run, result, finished)
+        await self._write(
+            [
+                Put("history", f"{int(finished * 1000):015d}-{run.run_id}", _dumps(entry)),
+                Put("settings", DUAL_READ_KEY, _dumps(dual)),
+                DeletePrefix("staging", run.run_id + "/"),
+                Delete(JOURNAL_STORE, JOURNAL_KEY),
+            ]
+        )
+        if run.backup_id:
+            self.backups.protected.add(run.backup_id)
+        self._progress = {**self._progress, "phase": "done", "percent": 100.0, "etaMs": 0, "running": False}
+        log.info(
+            "migration complete",
+            migrated=result["migrated"],
+            quarantined=result["quarantined"],
+            warnings=result["warnings"],
+            backupId=run.backup_id,
+        )
+        self.events.emit("phase", {"phase": "done", "runId": run.run_id})
+        self.events.emit("complete", result)
+        await self._flush_log()
+        return result
+
+    def _history_entry(self, run: _Run, result: dict[str, Any], finished: float) -> dict[str, Any]:
+        return {
+            **{k: v for k, v in result.items() if k != "report"},
+            "startedAt": run.started_at,
+            "finishedAt": _iso(finished),
+            "report": result.get("report"),
+        }
+
+    # ------------------------------------------------------------------ failure
+    async def _fail(self, run: _Run, exc: Exception, log: MigrationLogger) -> None:
+        """Clean up a run that failed before the switch: the live data was never touched."""
+        log.error(f"migration failed before the switch: {exc}", error=_error_dict(exc), phase=run.phase)
+        await self._record_failure(run, exc, rolled_back=False)
+
+    async def _roll_back(self, run: _Run, exc: Exception, log: MigrationLogger) -> NoReturn:
+        """Restore the pre-migration backup after a failure from the switch on, then raise RolledBack."""
+        log.error(f"migration failed after the switch began, restoring backup {run.backup_id}: {exc}")
+        run.phase = "rollback"
+        try:
+            await self._write([self._journal_op(run)])
+        except Exception:
+            _log.warning("could not mark the journal for rollback", exc_info=True)
+        try:
+            if run.backup_id is None:
+                raise MigrationError("the run has no pre-migration backup")
+            await self._retry(self.backups.restore_backup, run.backup_id, safety_backup=False)
+        except Exception as restore_exc:
+            log.critical(
+                f"restoring backup {run.backup_id} failed too; recover() retries it on the next load: {restore_exc}"
+            )
+            self._end_monitor(run)
+            self.events.emit("failed", {"runId": run.run_id, "error": _error_dict(exc), "restored": False})
+            await self._flush_log()
+            raise MigrationError(
+                f"The migration failed ({exc}) and restoring backup {run.backup_id} failed too ({restore_exc}). "
+                "Reload the page: the restore is retried on load.",
+                run_id=run.run_id,
+                backup_id=run.backup_id,
+                cause=_error_dict(exc),
+            ) from exc
+        await self._record_failure(run, exc, rolled_back=True)
+        name = exc.name if isinstance(exc, MigrateError) else type(exc).__name__
+        raise RolledBack(
+            f"The migration failed while writing the new data ({name}: {exc}); every key was restored "
+            f"from backup {run.backup_id}, so your data is as it was before.",
+            run_id=run.run_id,
+            backup_id=run.backup_id,
+            cause=_error_dict(exc),
+        ) from exc
+
+    async def _record_failure(self, run: _Run, exc: Exception, *, rolled_back: bool) -> None:
+        finished = self.clock()
+        self._end_monitor(run)
+        result = {
+            "success": False,
+            "fromVersion": run.plan.from_version,
+            "toVersion": TARGET,
+            "migrated": 0,
+            "quarantined": 0,
+            "warnings": 0,
+            "backupId": run.backup_id,
+            "durationMs": round((finished - (run.clock_start or finished)) * 1000, 1),
+            "runId": run.run_id,
+            "rolledBack": rolled_back,
+            "error": _error_dict(exc),
+            "report": run.report,
+        }
+        try:
+            await self._write(
+                [
+                    Put(
+                        "history",
+                        f"{int(finished * 1000):015d}-{run.run_id}",
+                        _dumps(self._history_entry(run, result, finished)),
+                    ),
+                    DeletePrefix("staging", run.run_id + "/"),
+                    DeletePrefix("quarantine", run.run_id + "/"),
+                    Delete(JOURNAL_STORE, JOURNAL_KEY),
+                ]
+            )
+        except Exception:
+            _log.warning(
+                "could not clean up failed run %s; recover() does it on the next load", run.run_id, exc_info=True
+            )
+        if run.backup_id:
+            self.backups.protected.discard(run.backup_id)
+        self._progress = {**self._progress, "phase": "failed", "running": False}
+        self.events.emit("failed", {"runId": run.run_id, "error": _error_dict(exc), "restored": rolled_back})
+        await self._flush_log()
+
+    def _end_monitor(self, run: _Run) -> None:
+        if self.monitor.running and self.monitor.run_id == run.run_id:
+            self.monitor.end_run(run.processed)
+
+    # ------------------------------------------------------------------ recovery
+    async def _recover_locked(self, text: str) -> dict[str, Any]:
+        try:
+            journal = json.loads(text)
+            if not isinstance(journal, dict) or journal.get("format") != JOURNAL_FORMAT:
+                raise _Unusable("unknown journal format")
+            run_id = journal["runId"]
+            phase = journal["phase"]
+            plan = Plan(**journal["plan"])
+            run = _Run(
+                run_id,
+                int(journal["startedAtMs"]),
+                journal["startedAt"],
+                _options(journal["options"]["batchSize"], journal["options"]["batchDelayMs"]),
+                plan,
+                phase=phase,
+                backup_id=journal.get("backupId"),
+                cursor={str(k): int(v) for k, v in (journal.get("cursor") or {}).items()},
+                resumed=True,
+                fingerprint=journal.get("fingerprint"),
+            )
+        except (_Unusable, ValueError, KeyError, TypeError, InvalidInput) as exc:
+            return await self._recover_unusable(str(exc))
+        log = self.logger.bind(runId=run_id)
+        log.warn(f"resuming interrupted migration at phase {phase}", phase=phase)
+        if phase == "rollback":
+            return await self._recover_rollback(run, "the run was rolling back")
+        snapshot: _Snapshot | None = None
+        if phase == "switch":
+            try:
+                await self._rebuild(run, journal)
+            except (_Unusable, ValueError, KeyError, TypeError) as exc:
+                return await self._recover_rollback(run, str(exc))
+        elif phase in ("backup", "transform"):
+            snapshot = await self._read()
+            current = make_plan(snapshot.local, snapshot.app)
+            if current.to_dict() != plan.to_dict() or _fingerprint(snapshot) != run.fingerprint:
+                # The data changed since the run began (nothing live was written): start over.
+                await self._discard(run_id)
+                log.warn("the data changed since the interrupted run began; its staging was discarded")
+                return {"resumed": run_id, "outcome": "discarded", "reason": "the data changed"}
+        else:
+            return await self._recover_unusable(f"unknown phase {phase!r}")
+        try:
+            result = await self._execute(run, snapshot)
+        except RolledBack as exc:
+            return {"resumed": run_id, "outcome": "rolled-back", "error": exc.to_dict()}
+        except MigrateError as exc:
+            return {"resumed": run_id, "outcome": "failed", "error": exc.to_dict()}
+        return {"resumed": run_id, "outcome": "completed", "result": {k: v for k, v in result.items() if k != "report"}}
+
+    async def _recover_rollback(self, run: _Run, reason: str) -> dict[str, Any]:
+        log = self.logger.bind(runId=run.run_id)
+        try:
+            if run.backup_id is None:
+                raise MigrationError("the interrupted run has no backup id")
+            await self._retry(self.backups.restore_backup, run.backup_id, safety_backup=False)
+        except Exception as exc:
+            log.critical(f"cannot roll back the interrupted run: {exc}")
+            return {"resumed": run.run_id, "outcome": "failed", "error": _error_dict(exc)}
+        await self._record_failure(run, MigrationError(f"interrupted run rolled back: {reason}"), rolled_back=True)
+        return {"resumed": run.run_id, "outcome": "rolled-back", "reason": reason}
+
+    async def _recover_unusable(self, reason: str) -> dict[str, Any]:
+        """Handle a journal that cannot be read: restore when the switch had begun, else clean up."""
+        staged = await self.storage.own_keys("staging")
+        run_ids = sorted({key.split("/", 1)[0] for key in staged})
+        switched = [r for r in run_ids if f"{r}/~report" in staged]
+        if switched:
+            run_id = switched[-1]
+            backup_id = None
+            for meta in await self.backups.list_backups():
+                if meta.get("migrationId") == run_id and meta.get("kind") == "pre-migration":
+                    backup_id = meta["id"]
+                    break
+            if backup_id is None:
+                return {"resumed": run_id, "outcome": "failed", "reason": f"journal unusable ({reason}), no backup"}
+            await self._retry(self.backups.restore_backup, backup_id, safety_backup=False)
+            for r in run_ids:
+                await self._discard(r)
+            return {"resumed": run_id, "outcome": "rolled-back", "reason": f"journal unusable ({reason})"}
+        for r in run_ids:
+            await self._discard(r)
+        await self._write([Delete(JOURNAL_STORE, JOURNAL_KEY)])
+        return {"resumed": run_ids[-1] if run_ids else None, "outcome": "discarded", "reason": reason}
+
+    async def _discard(self, run_id: str) -> None:
+        await self._write(
+            [
+                DeletePrefix("staging", run_id + "/"),
+                DeletePrefix("quarantine", run_id + "/"),
+                Delete(JOURNAL_STORE, JOURNAL_KEY),
+            ]
+        )
+
+    async def _load_protection(self) -> None:
+        text = (await self.storage.own_get("settings", [DUAL_READ_KEY])).get(DUAL_READ_KEY)
+        if text is None:
+            return
+        try:
+            dual = json.loads(text)
+        except ValueError:
+            return
+        if isinstance(dual, dict) and dual.get("backupId") and self.clock() * 1000 < float(dual.get("until") or 0):
+            self.backups.protected.add(dual["backupId"])
+
+    # ------------------------------------------------------------------ helpers
+    def _journal_op(self, run: _Run) -> Put:
+        return Put(JOURNAL_STORE, JOURNAL_KEY, _dumps(run.journal()))
+
+    async def _write(self, ops: list[Op]) -> None:
+        await self._retry(self.storage.own_write, ops)
+
+    async def _retry(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Await ``func``; retry a retryable error after each of ``retry_delays``."""
+        attempt = 0
+        while True:
+            try:
+                return await func(*args, **kwargs)
+            except Exception as exc:
+                if not getattr(exc, "retryable", False) or attempt >= len(self.retry_delays):
+                    raise
+                delay = self.retry_delays[attempt]
+                attempt += 1
+                _log.warning("%s failed (%s); retry %d in %ss", getattr(func, "__name__", func), exc, attempt, delay)
+                await self.sleep(delay)
+
+    async def _flush_log(self) -> None:
+        try:
+            await self.logger.flush()
+        except Exception:
+            _log.warning("audit log flush failed", exc_info=True)
+
+    @staticmethod
+    def _idle_progress() -> dict[str, Any]:
+        return {
+            "phase": "idle",
+            "processed": 0,
+            "total": 0,
+            "percent": 0.0,
+            "throughput": 0.0,
+            "etaMs": None,
+            "running": False,
+            "paused": False,
+            "runId": None,
+        }
+
+
+def _options(batch_size: Any, batch_delay_ms: Any) -> dict[str, Any]:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise InvalidInput(f"batchSize must be a positive integer, got {batch_size!r}", batch_size=batch_size)
+    if isinstance(batch_delay_ms, bool) or not isinstance(batch_delay_ms, (int, float)) or not batch_delay_ms >= 0:
+        raise InvalidInput(f"batchDelayMs must be a number >= 0, got {batch_delay_ms!r}", batch_delay_ms=batch_delay_ms)
+    return {"batchSize": batch_size, "batchDelayMs": batch_delay_ms}
+
+
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    """Consume a progressive run's outcome: its failure is already logged, evented and in the history."""
+    if task.cancelled():
+        return
+    exc = task.exception()
+    if exc is not None:
+        _log.info("progressive migration ended with %s", exc)

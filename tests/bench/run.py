@@ -1,0 +1,266 @@
+"""make bench: migrate 1.0.0 stores of N records in headless Chromium and print the figures.
+
+For each N the same page first runs a plain JavaScript baseline doing the raw
+storage work (read the store, parse, serialise, write it back, copy it once as a
+backup into IndexedDB) with no transformation: the floor that storage sets. The
+migration is then timed against that floor in the same run, so the ratio holds
+on a noisy machine where absolute times do not. Figures go to stdout and to
+docs/benchmarks.md (with docs/benchmarks.svg).
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib.util
+import json
+import os
+import platform
+import statistics
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from app.devserver import serve_in_thread  # noqa: E402
+
+SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "1000,4000,10000,100000").split(",") if n]
+IDB_FROM = 10_000  # the app keeps large collections in AirPromptsDB
+
+GENERATE = """
+({n, inIdb}) => {
+  const kinds = {templates: 0.55, snippets: 0.25, workflows: 0.1, folders: 0.1};
+  const words = "summarise the following text in plain words keep names dates and numbers exact then list open questions".split(" ");
+  let seed = 42;
+  const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const text = (len) => { let out = []; while (out.join(" ").length < len) out.push(words[Math.floor(rnd() * words.length)]); return out.join(" "); };
+  const iso = (d) => new Date(Date.UTC(2024, 0, 1) + d * 3600000).toISOString();
+  const store = {};
+  const folderCount = Math.max(5, Math.floor(n * kinds.folders));
+  for (const [kind, share] of Object.entries(kinds)) {
+    const count = kind === "folders" ? folderCount : Math.floor(n * share);
+    const records = [];
+    for (let i = 0; i < count; i++) {
+      const base = {id: kind === "templates" && i % 10 === 0 ? 1700000000000 + i : `${kind}-${i}`, name: `${kind} ${i} ${text(20)}`,
+        created_at: iso(i), updated_at: iso(i + 5), is_favorite: i % 7 === 0, custom_field: {nested_value: i}};
+      if (kind === "folders") Object.assign(base, {parent_id: i ? `folders-${Math.floor(rnd() * i)}` : null, sort_order: i, icon: "Folder"});
+      else Object.assign(base, {folder_id: `folders-${Math.floor(rnd() * folderCount)}`, description: text(80), last_used: iso(i + 9)});
+      if (kind === "templates") Object.assign(base, {content: text(400 + Math.floor(rnd() * 600)) + "\\n  {input}\\n", variables: ["input"], snippet_tags: ["a", "b"]});
+      if (kind === "snippets") Object.assign(base, {content: text(200), snippet_tags: ["x"]});
+      if (kind === "workflows") Object.assign(base, {steps: [{template_id: 1700000000000, step_order: 1}, {template_id: "templates-1", step_order: 2}]});
+      records.push(base);
+    }
+    store[kind] = records;
+  }
+  localStorage.clear();
+  localStorage.setItem("airprompts_schema_version", JSON.stringify("1.0.0"));
+  localStorage.setItem("airprompts_ui_preferences", JSON.stringify({default_view: "grid", show_previews: true}));
+  localStorage.setItem("airprompts_user_settings", JSON.stringify({auto_save: true}));
+  const chars = Object.values(store).reduce((a, r) => a + JSON.stringify(r).length, 0);
+  if (!inIdb) {
+    for (const [kind, records] of Object.entries(store)) localStorage.setItem(`airprompts_${kind}`, JSON.stringify(records));
+    return chars;
+  }
+  return new Promise((resolve, reject) => {
+    const req = indexedDB.open("AirPromptsDB", 1);
+    req.onupgradeneeded = () => req.result.createObjectStore("storage", {keyPath: "key"});
+    req.onerror = () => reject(req.error);
+    req.onsuccess = () => {
+      const db = req.result;
+      const tx = db.transaction("storage", "readwrite");
+      for (const [kind, records] of Object.entries(store)) tx.objectStore("storage").put({key: kind, value: records, timestamp: Date.now()});
+      tx.oncomplete = () => { db.close(); resolve(chars); };
+      tx.onerror = () => reject(tx.error);
+    };
+  });
+}
+"""
+
+BASELINE = """
+async ({inIdb}) => {
+  const openDb = (name, store, keyPath) => new Promise((res, rej) => {
+    const r = indexedDB.open(name, 1);
+    r.onupgradeneeded = () => r.result.createObjectStore(store, keyPath ? {keyPath} : undefined);
+    r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error);
+  });
+  const done = (tx) => new Promise((res, rej) => { tx.oncomplete = res; tx.onerror = () => rej(tx.error); });
+  const kinds = ["templates", "snippets", "workflows", "folders"];
+  const t0 = performance.now();
+  const backup = await openDb("BenchBaselineBackup", "copies");
+  if (!inIdb) {
+    const texts = {};
+    for (const k of kinds) {
+      const text = localStorage.getItem(`airprompts_${k}`);
+      const records = JSON.parse(text);
+      texts[k] = JSON.stringify(records);
+      localStorage.setItem(`airprompts_${k}`, texts[k]);
+    }
+    const tx = backup.transaction("copies", "readwrite");
+    for (const k of kinds) tx.objectStore("copies").put(texts[k], k);
+    await done(tx);
+  } else {
+    const db = await openDb("AirPromptsDB", "storage", "key");
+    const rtx = db.transaction("storage");
+    const records = await Promise.all(kinds.map((k) => new Promise((res) => { const g = rtx.objectStore("storage").get(k); g.onsuccess = () => res(g.result); })));
+    const texts = records.map((r) => JSON.stringify(r));
+    const parsed = texts.map((t) => JSON.parse(t));
+    const wtx = db.transaction("storage", "readwrite");
+    for (const r of parsed) wtx.objectStore("storage").put(r);
+    await done(wtx);
+    const btx = backup.transaction("copies", "readwrite");
+    texts.forEach((t, i) => btx.objectStore("copies").put(t, kinds[i]));
+    await done(btx);
+    db.close();
+  }
+  const ms = performance.now() - t0;
+  backup.close();
+  await new Promise((res) => { const d = indexedDB.deleteDatabase("BenchBaselineBackup"); d.onsuccess = d.onerror = d.onblocked = res; });
+  return ms;
+}
+"""
+
+RUN = """
+async ({batchSize}) => {
+  const api = window.airprompts;
+  await api.ready;
+  const perf = globalThis.airpromptsPerf;
+  perf.drain();
+  perf.startFrameSampling();
+  const t0 = performance.now();
+  const result = await api.dataMigrationService.runPendingMigrations({batchSize});
+  const wall = performance.now() - t0;
+  perf.stopFrameSampling();
+  const [longTasks, frameGaps] = perf.drain();
+  const metrics = await api.performanceMonitor.getMetrics();
+  return {result, wall, longTasks, frameGaps, metrics, ready: window.__readyAt};
+}
+"""
+
+
+def _config():
+    spec = importlib.util.spec_from_file_location("playwright_config", ROOT / "playwright.config.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def p95(values: list[float]) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[max(0, int(round(0.95 * len(ordered))) - 1)]
+
+
+def bench_one(browser, base: str, n: int, config) -> dict:
+    context = browser.new_context(viewport=config.VIEWPORT)
+    page = context.new_page()
+    page.set_default_timeout(600_000)
+    page.goto(base + "/static/css/console.css")
+    in_idb = n >= IDB_FROM
+    chars = page.evaluate(GENERATE, {"n": n, "inIdb": in_idb})
+    baseline_ms = page.evaluate(BASELINE, {"inIdb": in_idb})
+    page.goto(base + "/?autostart=0")
+    page.wait_for_selector(config.READY_SELECTOR, state="attached", timeout=config.READY_TIMEOUT_MS)
+    cold_ms = page.evaluate("() => performance.now()")
+    out = page.evaluate(RUN, {"batchSize": 100})
+    context.close()
+    result, metrics = out["result"], out["metrics"]
+    if not result.get("success"):
+        raise SystemExit(f"migration of {n} records failed: {json.dumps(result)[:500]}")
+    total_ms = out["wall"]
+    long_tasks = [d for _, d in out["longTasks"]]
+    memory = metrics.get("memory") or {}
+    peak = memory.get("peak") or {}
+    return {
+        "n": n,
+        "where": "AirPromptsDB" if in_idb else "localStorage",
+        "mb": round(chars / 1e6, 2),
+        "total_ms": round(total_ms),
+        "per_s": round(n / (total_ms / 1000)),
+        "baseline_ms": round(baseline_ms, 1),
+        "ratio": round(total_ms / baseline_ms, 1) if baseline_ms else None,
+        "phases": {k: round(v) for k, v in (metrics.get("phases") or {}).items()},
+        "longest_task_ms": round(max(long_tasks), 1) if long_tasks else 0.0,
+        "long_tasks": len(long_tasks),
+        "frame_gap_p95_ms": round(p95(out["frameGaps"]), 1),
+        "peak_heap_mb": round((peak.get("wasmHeapBytes") or 0) / 1e6, 1),
+        "peak_js_heap_mb": round((peak.get("jsHeapUsed") or 0) / 1e6, 1),
+        "cold_start_ms": round(cold_ms),
+        "migrated": result.get("migrated"),
+        "quarantined": result.get("quarantined"),
+    }
+
+
+def chart(rows: list[dict]) -> str:
+    """Return an SVG bar chart of the migration/baseline ratio and records per second."""
+    width, height, pad = 640, 260, 40
+    bar = (width - 2 * pad) / max(1, len(rows))
+    top = max(r["ratio"] or 0 for r in rows) or 1
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">']
+    parts.append(f'<text x="{pad}" y="20">Migration time / raw-storage baseline (lower is better)</text>')
+    for i, r in enumerate(rows):
+        h = (height - 2 * pad - 20) * (r["ratio"] or 0) / top
+        x = pad + i * bar + 10
+        y = height - pad - h
+        parts.append(f'<rect x="{x:.0f}" y="{y:.0f}" width="{bar - 20:.0f}" height="{h:.0f}" fill="#3867d6"/>')
+        parts.append(f'<text x="{x:.0f}" y="{y - 4:.0f}">{r["ratio"]}x · {r["per_s"]}/s</text>')
+        parts.append(f'<text x="{x:.0f}" y="{height - pad + 16}">{r["n"]:,} ({r["where"]})</text>')
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def report(rows: list[dict]) -> str:
+    head = "| N | where | MB | total ms | records/s | baseline ms | ratio | longest task ms | frame gap p95 ms | peak wasm heap MB | cold start ms | phases (ms) |"
+    lines = [head, "|" + "---|" * 12]
+    for r in rows:
+        phases = ", ".join(f"{k} {v}" for k, v in r["phases"].items())
+        lines.append(
+            f"| {r['n']:,} | {r['where']} | {r['mb']} | {r['total_ms']} | {r['per_s']} | {r['baseline_ms']} | {r['ratio']}x | "
+            f"{r['longest_task_ms']} | {r['frame_gap_p95_ms']} | {r['peak_heap_mb']} | {r['cold_start_ms']} | {phases} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+
+    config = _config()
+    server, _ = serve_in_thread(config.HOST, 0)
+    base = f"http://{config.HOST}:{server.server_address[1]}"
+    rows = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=config.EXECUTABLE_PATH, args=config.LAUNCH_ARGS, headless=True)
+        for n in SIZES:
+            row = bench_one(browser, base, n, config)
+            rows.append(row)
+            print(
+                f"N={n:>7,} {row['where']:<12} total {row['total_ms']:>7} ms  {row['per_s']:>6} rec/s  "
+                f"baseline {row['baseline_ms']:>7} ms  ratio {row['ratio']}x  longest task {row['longest_task_ms']} ms  "
+                f"frame p95 {row['frame_gap_p95_ms']} ms  peak heap {row['peak_heap_mb']} MB  cold start {row['cold_start_ms']} ms",
+                flush=True,
+            )
+            print(f"           phases: {row['phases']}", flush=True)
+        browser.close()
+    server.shutdown()
+    table = report(rows)
+    print(table)
+    docs = ROOT / "docs"
+    docs.mkdir(exist_ok=True)
+    (docs / "benchmarks.svg").write_text(chart(rows))
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()} driver, Debian chromium"
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    text = (ROOT / "docs" / "benchmarks.md").read_text() if (ROOT / "docs" / "benchmarks.md").exists() else ""
+    marker = "<!-- bench:results -->"
+    block = f"{marker}\nMeasured {stamp} on {machine}.\n\n{table}\n\n![ratio chart](benchmarks.svg)\n{marker}"
+    if marker in text:
+        start = text.index(marker)
+        end = text.index(marker, start + len(marker)) + len(marker)
+        text = text[:start] + block + text[end:]
+    else:
+        text = "# Benchmarks\n\n" + block + "\n"
+    (docs / "benchmarks.md").write_text(text)
+    print(f"\nwritten docs/benchmarks.md; median ratio {statistics.median([r['ratio'] for r in rows if r['ratio']])}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""End-to-end helpers: seed an origin, open the console, read storage back."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlparse
+
+import pytest
+
+SEED_PATH = "/static/css/console.css"  # any same-origin page that does not boot Python
+
+
+def off_origin(url: str, base_url: str) -> bool:
+    parsed = urlparse(url)
+    if parsed.scheme in ("data", "blob", "about"):
+        return False
+    return f"{parsed.scheme}://{parsed.netloc}" != base_url
+
+
+class Browser:
+    """A page on the app's origin with helpers for storage and readiness."""
+
+    def __init__(self, page, base_url, config):
+        self.page = page
+        self.base_url = base_url
+        self.config = config
+        self.requests: list[str] = []
+        self.console_errors: list[str] = []
+        page.on("request", lambda r: self.requests.append(r.url))
+        page.on("console", lambda m: m.type == "error" and self.console_errors.append(m.text))
+        page.on("pageerror", lambda e: self.console_errors.append(f"pageerror: {e}"))
+
+    def seed(self, local: dict[str, str] | None = None, app: dict[str, object] | None = None) -> None:
+        """Open a same-origin page without Python and store ``local`` (exact strings) and ``app`` records."""
+        self.page.goto(self.base_url + SEED_PATH)
+        self.page.evaluate(
+            """async ([local, app]) => {
+                localStorage.clear();
+                for (const [k, v] of Object.entries(local)) localStorage.setItem(k, v);
+                if (Object.keys(app).length) {
+                    await new Promise((resolve, reject) => {
+                        const req = indexedDB.open("AirPromptsDB", 1);
+                        req.onupgradeneeded = () => req.result.createObjectStore("storage", { keyPath: "key" });
+                        req.onerror = () => reject(req.error);
+                        req.onsuccess = () => {
+                            const db = req.result;
+                            const tx = db.transaction("storage", "readwrite");
+                            for (const [key, value] of Object.entries(app)) tx.objectStore("storage").put({ key, value, timestamp: 1 });
+                            tx.oncomplete = () => { db.close(); resolve(); };
+                            tx.onerror = () => reject(tx.error);
+                        };
+                    });
+                }
+            }""",
+            [local or {}, app or {}],
+        )
+
+    def open(self, query: str = "?autostart=0") -> None:
+        self.page.goto(self.base_url + "/" + query)
+        self.wait_ready()
+
+    def wait_ready(self) -> None:
+        self.page.wait_for_selector(self.config.READY_SELECTOR, state="attached", timeout=self.config.READY_TIMEOUT_MS)
+
+    def call(self, expression: str, arg=None):
+        """Evaluate an async JS expression using `api` (window.airprompts) and `arg`; return its value."""
+        return self.page.evaluate(
+            f"async (arg) => {{ const api = window.airprompts; await api.ready; return {expression}; }}", arg
+        )
+
+    def call_error(self, expression: str, arg=None) -> dict:
+        """Evaluate an expression that must reject; return the Error's name and message."""
+        return self.page.evaluate(
+            f"""async (arg) => {{ const api = window.airprompts; await api.ready;
+                try {{ await ({expression}); return {{name: null}}; }}
+                catch (e) {{ return {{name: e.name, message: e.message, isError: e instanceof Error}}; }} }}""",
+            arg,
+        )
+
+    def local(self) -> dict[str, str]:
+        return self.page.evaluate(
+            "() => Object.fromEntries(Object.keys(localStorage).map(k => [k, localStorage.getItem(k)]))"
+        )
+
+    def app_records(self) -> dict[str, object]:
+        return self.page.evaluate(
+            """() => new Promise((resolve, reject) => {
+                indexedDB.databases().then((dbs) => {
+                    if (!dbs.some((d) => d.name === "AirPromptsDB")) return resolve({});
+                    const req = indexedDB.open("AirPromptsDB");
+                    req.onsuccess = () => {
+                        const db = req.result;
+                        if (!db.objectStoreNames.contains("storage")) { db.close(); return resolve({}); }
+                        const all = db.transaction("storage").objectStore("storage").getAll();
+                        all.onsuccess = () => { db.close(); resolve(Object.fromEntries(all.result.map((r) => [r.key, r]))); };
+                        all.onerror = () => reject(all.error);
+                    };
+                    req.onerror = () => reject(req.error);
+                });
+            })"""
+        )
+
+    def json_local(self, key: str):
+        value = self.local().get(key)
+        return None if value is None else json.loads(value)
+
+
+@pytest.fixture
+def app(page, base_url, pw_config):
+    page.set_default_timeout(pw_config.ACTION_TIMEOUT_MS)
+    return Browser(page, base_url, pw_config)

@@ -1,0 +1,149 @@
+"""Every window.airprompts method, called from JavaScript in Chromium, errors included."""
+
+import json
+
+WORKED_INPUT = {
+    "id": 17,
+    "name": "Summary",
+    "content": "Sum up:\n  {text}",
+    "folder_id": "writing",
+    "is_favorite": True,
+    "created_at": "2024-03-01T10:00:00.000Z",
+    "custom_flag": 1,
+}
+WORKED_OUTPUT = {
+    "id": "17",
+    "name": "Summary",
+    "content": "Sum up:\n  {text}",
+    "folderId": "writing",
+    "folderIds": ["writing"],
+    "tags": [],
+    "favorite": True,
+    "createdAt": "2024-03-01T10:00:00.000Z",
+    "updatedAt": "2024-03-01T10:00:00.000Z",
+    "customFlag": 1,
+    "context": "",
+    "contextEnabled": False,
+    "metadata": {"schemaVersion": "3.0.0", "migratedFrom": "1.0.0", "sourceKey": "airprompts_templates"},
+}
+
+
+def seed_v1(app):
+    app.seed({"airprompts_templates": json.dumps([WORKED_INPUT]), "airprompts_schema_version": '"1.0.0"'})
+    app.open()
+
+
+def test_status_dry_run_and_migration_through_the_api(app):
+    seed_v1(app)
+    status = app.call("api.dataMigrationService.checkMigrationStatus()")
+    assert status["needed"] is True and status["currentVersion"] == "1.0.0" and status["targetVersion"] == "3.0.0"
+    assert status["counts"]["templates"] == 1
+    before = app.local()
+    dry = app.call("api.dataMigrationService.dryRun()")
+    assert json.dumps(dry)  # plain JSON
+    assert app.local() == before  # a dry run writes nothing
+
+    # The compatibility layer already serves the 3.0.0 shape, without writing.
+    assert app.call("api.compatibilityLayer.get('templates')") == [WORKED_OUTPUT]
+    assert app.call("api.compatibilityLayer.isMigrated('templates')") is False
+    assert app.local() == before
+
+    result = app.call("api.dataMigrationService.runPendingMigrations({batchSize: 10})")
+    assert result["success"] is True
+    assert result["fromVersion"] == "1.0.0" and result["toVersion"] == "3.0.0"
+    assert result["migrated"] == 1 and result["quarantined"] == 0
+    assert result["backupId"]
+    assert json.loads(app.local()["airprompts_templates"]) == [WORKED_OUTPUT]
+    assert app.local()["airprompts_schema_version"] == '"3.0.0"'
+    assert app.call("api.compatibilityLayer.isMigrated('templates')") is True
+
+    progress = app.call("api.dataMigrationService.getMigrationProgress()")
+    assert progress["running"] is False and progress["processed"] == progress["total"]
+    history = app.call("api.dataMigrationService.getHistory()")
+    assert history and history[0]["success"] is True
+    assert app.call("api.dataMigrationService.checkMigrationStatus()")["needed"] is False
+    backups = app.call("api.backupService.listBackups()")
+    assert result["backupId"] in [b["id"] for b in backups]
+
+    metrics = app.call("api.performanceMonitor.getMetrics()")
+    assert metrics["batches"]["count"] >= 1
+    logs = app.call("api.migrationLogger.queryLogs({level: 'INFO', limit: 500})")
+    assert any("migrat" in entry["message"].lower() for entry in logs)
+    csv = app.call("api.migrationLogger.exportLogs('csv')")
+    assert csv.splitlines()[0].startswith("time,level,message")
+
+
+def test_progressive_migration_emits_dom_events(app):
+    records = [dict(WORKED_INPUT, id=i, name=f"T{i}") for i in range(450)]
+    app.seed({"airprompts_templates": json.dumps(records), "airprompts_schema_version": '"1.0.0"'})
+    app.open()
+    app.page.evaluate(
+        """() => { window.__events = []; for (const n of ['progress', 'phase', 'complete', 'failed'])
+            window.addEventListener('airprompts:' + n, (e) => window.__events.push([n, e.detail])); }"""
+    )
+    started = app.call("api.dataMigrationService.startProgressiveMigration({batchSize: 50})")
+    assert started["started"] is True
+    busy = app.call_error("api.dataMigrationService.runPendingMigrations()")
+    assert busy["name"] == "MigrationInProgress" and busy["isError"]
+    app.page.wait_for_function("() => window.__events.some(([n]) => n === 'complete' || n === 'failed')")
+    events = app.page.evaluate("() => window.__events")
+    names = [n for n, _ in events]
+    assert "complete" in names and "failed" not in names
+    processed = [d["processed"] for n, d in events if n == "progress"]
+    assert len(processed) >= 5 and processed == sorted(processed)
+    assert processed[-1] == 450
+    assert len(app.json_local("airprompts_templates")) == 450
+
+
+def test_errors_reject_with_named_errors(app):
+    app.seed({})
+    app.open()
+    cases = {
+        "api.backupService.restoreBackup('no-such-backup')": "BackupNotFound",
+        "api.backupService.verifyBackup('no-such-backup')": "BackupNotFound",
+        "api.backupService.deleteBackup('')": "InvalidInput",
+        "api.migrationLogger.setLogLevel('LOUD')": "InvalidInput",
+        "api.migrationLogger.exportLogs('xml')": "InvalidInput",
+        "api.dataMigrationService.runPendingMigrations({batchSize: -1})": "InvalidInput",
+        "api.compatibilityLayer.save('templates', [{name: 5}])": "ValidationFailed",
+        "api.backupService.importBackup('not a backup')": "InvalidInput",
+    }
+    for expression, name in cases.items():
+        error = app.call_error(expression)
+        assert error["isError"], expression
+        assert error["name"] == name, (expression, error)
+        assert error["message"] and "Traceback" not in error["message"]
+
+
+def test_compatibility_layer_save_and_dual_read_mode(app):
+    app.seed({"airprompts_schema_version": '"3.0.0"', "airprompts_templates": "[]"})
+    app.open()
+    saved = app.call("api.compatibilityLayer.save('templates', arg)", [dict(WORKED_OUTPUT)])
+    assert saved["saved"] == 1
+    assert app.json_local("airprompts_templates") == [WORKED_OUTPUT]
+    assert app.call("api.compatibilityLayer.get('templates')") == [WORKED_OUTPUT]
+    mode = app.call("api.compatibilityLayer.setDualReadMode(true, 60000)")
+    assert mode["enabled"] is True
+    assert app.call("api.compatibilityLayer.getDualReadMode()")["enabled"] is True
+    stats = app.call("api.compatibilityLayer.getMigrationStats()")
+    assert stats["storedVersion"] == "3.0.0"
+    app.call("api.compatibilityLayer.setDualReadMode(false)")
+    assert app.call("api.compatibilityLayer.getDualReadMode()")["enabled"] is False
+
+
+def test_logger_level_and_debug_switch(app):
+    app.seed({})
+    app.open()
+    assert app.call("api.migrationLogger.setLogLevel('warn')") == {"level": "WARN"}
+    app.call("api.migrationLogger.log('INFO', 'hidden entry')")
+    app.call("api.migrationLogger.log('ERROR', 'shown entry', {code: 7})")
+    messages = [e["message"] for e in app.call("api.migrationLogger.queryLogs({limit: 50})")]
+    assert "shown entry" in messages and "hidden entry" not in messages
+    consoles = []
+    app.page.on("console", lambda m: consoles.append(m.text))
+    app.page.evaluate("() => { window.airprompts.debug = true; }")
+    app.page.wait_for_function("() => true")
+    app.call("api.migrationLogger.log('DEBUG', 'debug entry')")
+    assert any(t.startswith("[airprompts] DEBUG debug entry") for t in consoles)
+    exported = json.loads(app.call("api.migrationLogger.exportLogs('json')"))
+    assert any(e["message"] == "debug entry" for e in exported)
