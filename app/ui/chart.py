@@ -44,13 +44,15 @@ def draw(metrics: Mapping[str, Any]) -> Any:
             svg("text", fmt.axis_number(model["rateTop"] * fraction), x=right + 6, y=f"{y + 4:.1f}",
                 text_anchor="start", fill="#bf4b00")
         )
-    root.appendChild(svg("text", "ms", x=left - 6, y=top - 2 if top > 12 else 10, text_anchor="end", fill="#0b5cad"))
-    root.appendChild(svg("text", "items/s", x=right + 6, y=top - 2 if top > 12 else 10, text_anchor="start", fill="#bf4b00"))
-    root.appendChild(svg("text", "0 s", x=left, y=HEIGHT - 8, text_anchor="start", fill="#57606a"))
-    root.appendChild(
-        svg("text", f"{seconds:.1f} s" if not model["empty"] else "time", x=right, y=HEIGHT - 8,
-            text_anchor="end", fill="#57606a")
-    )
+    # Units sit above the axes, clear of the top tick labels.
+    root.appendChild(svg("text", "batch ms", x=left - 40, y=12, text_anchor="start", fill="#0b5cad"))
+    root.appendChild(svg("text", "items/s", x=right + 50, y=12, text_anchor="end", fill="#bf4b00"))
+    start_label = f"{model['timeStart'] / 1000:.1f} s" if not model["empty"] else ""
+    end_label = f"{model['timeEnd'] / 1000:.1f} s" if not model["empty"] else "time"
+    root.appendChild(svg("text", start_label, x=left, y=HEIGHT - 8, text_anchor="start", fill="#57606a"))
+    root.appendChild(svg("text", "time into the run", x=(left + right) / 2, y=HEIGHT - 8, text_anchor="middle",
+                         fill="#57606a"))
+    root.appendChild(svg("text", end_label, x=right, y=HEIGHT - 8, text_anchor="end", fill="#57606a"))
     if model["empty"]:
         root.appendChild(
             svg("text", "No batches measured yet", x=(left + right) / 2, y=(top + bottom) / 2,

@@ -61,6 +61,7 @@ class Console:
         self._logs_refresh: asyncio.Task | None = None
         self._backups_refresh: asyncio.Task | None = None
         self._dialog_future: asyncio.Future | None = None
+        self._measured_run: str | None = None
         self.js_frame = create_proxy(self._on_frame)
 
     def __repr__(self) -> str:
@@ -197,9 +198,14 @@ class Console:
                 self._frame_pending = True
                 js.requestAnimationFrame(self.js_frame)
         elif name == "phase":
+            if payload.get("runId") and payload.get("runId") != self._measured_run:
+                self._measure_browser(payload.get("runId"))
             phase = payload.get("phase") or payload.get("name")
             if phase:
                 set_text("run-phase", phase)
+                if self._progress is not None:
+                    # The next progress paint must not bring back the previous phase.
+                    self._progress = {**self._progress, "phase": phase}
             if self.run_state in ("idle", "starting", "done", "failed"):
                 self._set_run_state("running")
         elif name == "complete":
@@ -212,15 +218,41 @@ class Console:
             # During a run the log view refreshes at the end, to leave the main thread to the migration.
             self._defer("_logs_refresh", LOGS_REFRESH_DELAY_S, self.refresh_logs)
 
+    def _measure_browser(self, run_id: str | None) -> None:
+        """Start sampling frames for run ``run_id``, dropping what the browser measured before it."""
+        self._measured_run = run_id
+        perf = getattr(js, "airpromptsPerf", None)
+        if perf is None:
+            return
+        perf.drain()
+        perf.startFrameSampling()
+
+    def _feed_browser_measurements(self, *, stop: bool = False) -> None:
+        """Pass the long tasks and frame gaps the page measured to the performance monitor."""
+        perf = getattr(js, "airpromptsPerf", None)
+        if perf is None or self._measured_run is None:
+            return
+        long_tasks, gaps = perf.drain().to_py()
+        monitor = self.services.monitor
+        for _start, duration in long_tasks:
+            monitor.record_long_task(float(duration))
+        for gap in gaps:
+            monitor.record_frame_gap(float(gap))
+        if stop:
+            perf.stopFrameSampling()
+            self._measured_run = None
+
     def _on_frame(self, _timestamp: Any = None) -> None:
         self._frame_pending = False
         progress = self._progress
-        if progress is None:
+        if progress is None or self.run_state in ("done", "failed"):
+            # A frame queued before the outcome must not paint over it.
             return
         self._show_progress(progress)
         now = float(js.performance.now())
         if now - self._last_metrics_ms >= METRICS_INTERVAL_MS:
             self._last_metrics_ms = now
+            self._feed_browser_measurements()
             self.refresh_performance()
 
     # ------------------------------------------------------------------ status and dry run
@@ -252,7 +284,9 @@ class Console:
             message = "Nothing to do: the data is already at the target version." if not needed else "Record the target version."
             step_items = [el("li", message, cls="empty")]
         fill(by_id("plan-steps"), *step_items)
-        if status.get("running"):
+        if status.get("running") and self.run_state == "idle":
+            # A run this page did not start (another tab, or the automatic start); after an outcome the
+            # service may still report its own run as running for a moment while it releases the lock.
             self._set_run_state("paused" if status.get("paused") else "running")
         self._sync_run_buttons()
 
@@ -395,7 +429,7 @@ class Console:
         progress = await self.call("dataMigrationService", "getMigrationProgress")
         if not isinstance(progress, dict):
             return
-        if progress.get("running"):
+        if progress.get("running") and self.run_state in ("idle", "starting", "running"):
             self._set_run_state("paused" if progress.get("paused") else "running")
             self._show_progress(progress)
         elif self.run_state == "idle" and progress.get("total"):
@@ -447,6 +481,7 @@ class Console:
     async def _finished(self, payload: Mapping[str, Any], *, failed: bool) -> None:
         """Show the outcome of a run, then refresh every panel it changed."""
         result = dict(payload.get("result") or payload) if isinstance(payload, Mapping) else {}
+        self._feed_browser_measurements(stop=True)
         if not failed and result.get("success") is False:
             failed = True
         self._set_run_state("failed" if failed else "done")
@@ -456,6 +491,10 @@ class Console:
                 self._show_progress({**(self._progress or {}), "processed": total, "total": total, "percent": 100,
                                      "running": False, "etaMs": 0})
             set_text("run-phase", "done")
+        else:
+            set_text("run-phase", f"stopped during {by_id('run-phase').textContent}")
+            set_text("run-eta", fmt.DASH)
+            set_text("run-throughput", fmt.DASH)
         self._show_result(result, failed)
         await asyncio.gather(
             self._guard(self.refresh_status()),

@@ -208,7 +208,7 @@ def chart_model(metrics: Mapping[str, Any], width: int = 640, height: int = 220)
     rates = metrics.get("throughputSeries") or []
     duration_points = _finite_pairs(batches, 1)
     rate_points = _finite_pairs(rates, 1)
-    box = (48.0, 12.0, float(width - 56), float(height - 28))
+    box = (48.0, 26.0, float(width - 56), float(height - 28))
     times = [x for x, _ in duration_points + rate_points]
     t_low, t_high = (min(times), max(times)) if times else (0.0, 1.0)
     if t_high - t_low < 1:

@@ -155,7 +155,7 @@ def bench_one(browser, base: str, n: int, config) -> dict:
     context = browser.new_context(viewport=config.VIEWPORT)
     page = context.new_page()
     page.set_default_timeout(600_000)
-    page.goto(base + "/static/css/console.css")
+    page.goto(base + "/tests/e2e/blank.html")
     in_idb = n >= IDB_FROM
     chars = page.evaluate(GENERATE, {"n": n, "inIdb": in_idb})
     baseline_ms = page.evaluate(BASELINE, {"inIdb": in_idb})

@@ -7,7 +7,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-SEED_PATH = "/static/css/console.css"  # any same-origin page that does not boot Python
+SEED_PATH = "/tests/e2e/blank.html"  # a same-origin page that does not boot Python
 
 
 def off_origin(url: str, base_url: str) -> bool:
@@ -29,6 +29,8 @@ class Browser:
         page.on("request", lambda r: self.requests.append(r.url))
         page.on("console", lambda m: m.type == "error" and self.console_errors.append(m.text))
         page.on("pageerror", lambda e: self.console_errors.append(f"pageerror: {e}"))
+        self.failed_responses: list[str] = []
+        page.on("response", lambda r: r.status >= 400 and self.failed_responses.append(f"{r.status} {r.url}"))
 
     def seed(self, local: dict[str, str] | None = None, app: dict[str, object] | None = None) -> None:
         """Open a same-origin page without Python and store ``local`` (exact strings) and ``app`` records."""
