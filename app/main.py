@@ -75,7 +75,7 @@ async def start() -> None:
     except Exception as exc:  # recovery failing must not hide the console
         services.logger.error("Recovery on load failed", error=str(exc))
     services.logger.info("AirPrompts Migrate ready", python=sys.version.split()[0], recovered=recovered)
-    if js.document.getElementById("console") is not None:
+    if js.document.getElementById("console"):  # a JS null is JsNull, falsy, not None
         from app.ui.console import mount
 
         await mount(services, api)

@@ -236,8 +236,12 @@ class CompatibilityLayer:
         """Return where ``name`` lives and its stored value (not yet upgraded)."""
         if name in snap.app_names:
             text = (await self.storage.app_get([name])).get(name)
-            if text is not None:
-                record = json.loads(text)
+            try:
+                record = json.loads(text) if text is not None else None
+            except ValueError:
+                record = None
+                self.logger.warn(f"AirPromptsDB record {name!r} is not JSON; read from localStorage instead", name=name)
+            if record is not None:
                 value = record.get("value") if isinstance(record, dict) else None
                 if isinstance(value, str) and name != "theme_preference":
                     # Some app versions store the value as JSON text inside the record.

@@ -847,7 +847,8 @@ class MigrationService:
         for number, batch in enumerate(self._batches(src, batch_size)):
             started = time.perf_counter()
             result, samples = self._run_batch(transformer, batch, index, samples)
-            fragment = ",".join(jsonstream.dumps(record) for record in result.records)
+            # One encoder call per batch: "[a,b]" without its brackets is the fragment "a,b".
+            fragment = jsonstream.dumps(result.records)[1:-1] if result.records else ""
             report.add_batch(src, result, fragment)
             index += len(batch)
             run.processed += len(batch)
@@ -1096,13 +1097,9 @@ class MigrationService:
         problems = []
         for target in run.targets:
             stored = (local if target.area == "local" else app).get(target.key)
+            # Equal to the staged text means equal records and counts: no re-parse, no re-validation.
             if stored != target.text:
                 problems.append(f"{target.area}:{target.key} differs from what was staged")
-                continue
-            if target.records is not None:
-                count = await self._count(stored, target.area)
-                if count != target.records:
-                    problems.append(f"{target.area}:{target.key} holds {count} records, {target.records} staged")
         for key in run.remove:
             if local.get(key) is not None:
                 problems.append(f"local:{key} should have moved to IndexedDB but is still there")
@@ -1112,16 +1109,6 @@ class MigrationService:
             raise VerificationFailed(
                 "The written data does not match what was staged: " + "; ".join(problems), problems=problems
             )
-
-    async def _count(self, text: str, area: str) -> int:
-        if area == "app":
-            value = json.loads(text).get("value")
-            return len(value) if isinstance(value, list) else -1
-        count = 0
-        for batch in jsonstream.iter_array_batches(text, _COUNT_BATCH):
-            count += len(batch)
-            await self.sleep(0)
-        return count
 
     async def _complete(self, run: _Run, log: MigrationLogger) -> dict[str, Any]:
         report = dict(run.report or {})

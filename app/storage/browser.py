@@ -33,10 +33,19 @@ def translate_js_error(exc: BaseException) -> MigrateError:
     return from_browser_error(name, message)
 
 
+def _text(value: Any) -> Any:
+    """Return UTF-8 bytes from the bridge (its fast path for large strings) as ``str``."""
+    if isinstance(value, memoryview):
+        return str(value, "utf-8")
+    if isinstance(value, list):
+        return [_text(item) for item in value]
+    return value
+
+
 def _py(value: Any) -> Any:
     """Convert a JS result to plain Python values."""
     if isinstance(value, JsProxy):
-        return value.to_py()
+        return _text(value.to_py())
     return value
 
 

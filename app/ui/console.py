@@ -222,7 +222,7 @@ class Console:
         """Start sampling frames for run ``run_id``, dropping what the browser measured before it."""
         self._measured_run = run_id
         perf = getattr(js, "airpromptsPerf", None)
-        if perf is None:
+        if not perf:
             return
         perf.drain()
         perf.startFrameSampling()
@@ -230,7 +230,7 @@ class Console:
     def _feed_browser_measurements(self, *, stop: bool = False) -> None:
         """Pass the long tasks and frame gaps the page measured to the performance monitor."""
         perf = getattr(js, "airpromptsPerf", None)
-        if perf is None or self._measured_run is None:
+        if not perf or self._measured_run is None:
             return
         long_tasks, gaps = perf.drain().to_py()
         monitor = self.services.monitor
@@ -596,7 +596,7 @@ class Console:
 
     def _on_backup_click(self, event: Any) -> None:
         button = event.target.closest("button[data-action]")
-        if button is None or button.disabled:
+        if not button or button.disabled:  # closest() answers a JS null, which is falsy, not None
             return
         action = button.dataset.action
         backup_id = button.dataset.backupId
@@ -727,7 +727,7 @@ class Console:
     async def import_backup(self) -> None:
         """Import the backup file the user picked."""
         files = by_id("backup-file").files
-        if files is None or files.length == 0:
+        if not files or files.length == 0:
             self.notify("Choose a backup file first (a .json file exported from this console).")
             return
         text = await files.item(0).text()
@@ -1053,7 +1053,7 @@ async def mount(services: Any, api: Any) -> Console:
     except Exception as exc:  # the API must still become ready when the console cannot start
         log.exception("the console failed to start")
         boot = js.document.getElementById("boot")
-        if boot is not None:
+        if boot:
             boot.textContent = f"The console failed to start: {type(exc).__name__}: {exc}"
             boot.dataset.state = "failed"
     return console

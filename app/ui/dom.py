@@ -23,7 +23,7 @@ Child = Any  # a DOM node, a string (becomes a text node) or None (skipped)
 def by_id(element_id: str) -> Any:
     """Return the element with ``element_id``; raise when the page lacks it."""
     node = js.document.getElementById(element_id)
-    if node is None:
+    if not node:  # a JS null arrives as a falsy JsNull, not None
         raise LookupError(f"the console page has no element #{element_id}")
     return node
 

@@ -23,6 +23,18 @@ function named(name, message) {
   return error;
 }
 
+// Large well-formed strings cross to Python as UTF-8 bytes: Pyodide copies a
+// Uint8Array several times faster than it converts a JS string. Strings with
+// lone surrogates (which UTF-8 cannot hold) cross as strings, unchanged.
+const FAST_TEXT_MIN = 32 * 1024;
+const encoder = new TextEncoder();
+
+export function out(text) {
+  if (text === null || text === undefined) return undefined;
+  if (text.length >= FAST_TEXT_MIN && text.isWellFormed()) return encoder.encode(text);
+  return text;
+}
+
 // ---------- localStorage ----------
 
 export function localKeys() {
@@ -33,7 +45,7 @@ export function localKeys() {
 
 export function localGet(keys) {
   // undefined, not null, reaches Python as None.
-  return keys.map((key) => localStorage.getItem(key) ?? undefined);
+  return keys.map((key) => out(localStorage.getItem(key)));
 }
 
 // Set and remove keys in one synchronous task, so a reload cannot split it; on
@@ -156,7 +168,7 @@ export async function appGet(keys) {
   const store = tx.objectStore(APP_STORE);
   const records = await Promise.all(keys.map((key) => request(store.get(key))));
   await done(tx);
-  return records.map((record) => (record === undefined ? undefined : JSON.stringify(record)));
+  return records.map((record) => (record === undefined ? undefined : out(JSON.stringify(record))));
 }
 
 export async function appWrite(putTexts, deleteKeys) {
@@ -191,7 +203,7 @@ export async function ownGet(storeName, keys) {
   const store = tx.objectStore(storeName);
   const values = await Promise.all(keys.map((key) => request(store.get(key))));
   await done(tx);
-  return values.map((value) => (value === null ? undefined : value));
+  return values.map((value) => (value === null ? undefined : out(value)));
 }
 
 export async function ownScan(storeName, prefix, limit) {
@@ -202,7 +214,7 @@ export async function ownScan(storeName, prefix, limit) {
   const count = limit === null || limit === undefined ? undefined : limit;
   const [keys, values] = await Promise.all([request(store.getAllKeys(range, count)), request(store.getAll(range, count))]);
   await done(tx);
-  return [keys, values];
+  return [keys, values.map(out)];
 }
 
 export async function ownKeys(storeName, prefix) {

@@ -6,8 +6,6 @@ import json
 import tomllib
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "/examples/host-app.html"
 VENDOR = ("/static/vendor/pyscript/", "/static/vendor/pyodide/")
@@ -153,7 +151,6 @@ def test_add_template_saves_through_the_layer(app, pw_config):
     assert app.console_errors == []
 
 
-@pytest.mark.slow
 def test_autostart_migrates_while_the_page_responds(app, pw_config):
     records = json.loads(WORKED_INPUT) * 1 + [
         {"id": i, "name": f"T{i}", "content": "x" * 50, "created_at": "2024-01-01T00:00:00.000Z"}

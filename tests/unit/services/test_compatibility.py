@@ -415,3 +415,13 @@ async def test_dual_read_mode_rejects_bad_arguments(args):
     with pytest.raises(InvalidInput):
         await layer.set_dual_read_mode(*args)
     assert storage.own["settings"] == {}
+
+
+async def test_an_unreadable_airpromptsdb_record_falls_back_to_localstorage():
+    storage = MemoryStorage(
+        local={"airprompts_templates": json.dumps([WORKED_OUTPUT]), "airprompts_schema_version": '"3.0.0"'},
+        app={"templates": "{not json"},
+    )
+    layer, logger = make(storage)
+    assert await layer.get("templates") == [WORKED_OUTPUT]
+    assert "not JSON" in (await logger.query_logs(level="WARN"))[0]["message"]
