@@ -22,9 +22,20 @@ _NUMERIC_VERSION = re.compile(r"v?([0-9]+)(?:\.([0-9]+))?(?:\.([0-9]+))?")
 _V2_MARKERS = ("folderId", "folderIds", "tags")
 
 
+_snake_cache: dict[str, bool] = {}
+
+
 def is_snake(name: str) -> bool:
     """Return whether ``name`` is a snake_case field name the 1.0.0 -> 2.0.0 step renames."""
-    return "_" in name and _SNAKE.fullmatch(name) is not None
+    if "_" not in name:
+        return False
+    # Field names repeat across records: remember the answer (bounded, the data is untrusted).
+    known = _snake_cache.get(name)
+    if known is None:
+        known = _SNAKE.fullmatch(name) is not None
+        if len(_snake_cache) < 4096:
+            _snake_cache[name] = known
+    return known
 
 
 def rank(version: str) -> int:
