@@ -59,6 +59,10 @@ export function createApi() {
     const text = await dispatch(service, method, JSON.stringify(args.map((a) => (a === undefined ? null : a))));
     const answer = JSON.parse(text);
     if (answer.error) throw toError(answer.error);
+    if (method === "getMigrationProgress" && !answer.result.running) {
+      // This tab runs nothing: show the run another tab reports, if any.
+      return lastRemoteProgress() || answer.result;
+    }
     return answer.result;
   }
 
@@ -91,7 +95,31 @@ export function createApi() {
   return api;
 }
 
+// Tabs of the origin share their migration events, so a tab that got
+// MigrationInProgress can watch the run another tab is doing.
+const RELAYED = new Set(["progress", "phase", "complete", "failed"]);
+const channel = typeof BroadcastChannel === "function" ? new BroadcastChannel("airprompts-migrate") : null;
+let remoteProgress = null;
+
+if (channel) {
+  channel.onmessage = (message) => {
+    const { name, detail } = message.data || {};
+    if (!RELAYED.has(name)) return;
+    if (name === "progress") remoteProgress = { ...detail, running: true, remote: true, seenAt: Date.now() };
+    if (name === "complete" || name === "failed") remoteProgress = null;
+    EVENT_TARGET.dispatchEvent(new CustomEvent(`airprompts:${name}`, { detail: { ...detail, remote: true } }));
+  };
+}
+
+// The newest progress another tab reported in the last few seconds, or null.
+export function lastRemoteProgress() {
+  if (remoteProgress && Date.now() - remoteProgress.seenAt < 5000) return remoteProgress;
+  return null;
+}
+
 // Called by Python with (name, JSON text): one CustomEvent per app event.
 export function emit(name, detailText) {
-  EVENT_TARGET.dispatchEvent(new CustomEvent(`airprompts:${name}`, { detail: JSON.parse(detailText) }));
+  const detail = JSON.parse(detailText);
+  EVENT_TARGET.dispatchEvent(new CustomEvent(`airprompts:${name}`, { detail }));
+  if (channel && RELAYED.has(name)) channel.postMessage({ name, detail });
 }

@@ -147,3 +147,30 @@ def test_logger_level_and_debug_switch(app):
     assert any(t.startswith("[airprompts] DEBUG debug entry") for t in consoles)
     exported = json.loads(app.call("api.migrationLogger.exportLogs('json')"))
     assert any(e["message"] == "debug entry" for e in exported)
+
+
+def test_second_tab_gets_migration_in_progress_and_watches(app, pw_config):
+    records = [dict(WORKED_INPUT, id=i, name=f"T{i}") for i in range(400)]
+    app.seed({"airprompts_templates": json.dumps(records), "airprompts_schema_version": '"1.0.0"'})
+    app.open()
+    other = app.page.context.new_page()
+    other.goto(app.base_url + "/?autostart=0")
+    other.wait_for_selector(pw_config.READY_SELECTOR, state="attached", timeout=pw_config.READY_TIMEOUT_MS)
+    other.evaluate("() => { window.__seen = []; addEventListener('airprompts:progress', (e) => window.__seen.push(e.detail)); }")
+    app.call("api.dataMigrationService.startProgressiveMigration({batchSize: 20, batchDelayMs: 40})")
+    refused = other.evaluate(
+        "async () => { try { await window.airprompts.dataMigrationService.runPendingMigrations(); return null; }"
+        " catch (e) { return [e.name, e.message]; } }"
+    )
+    assert refused is not None and refused[0] == "MigrationInProgress"
+    other.wait_for_function("() => window.__seen.length >= 2")
+    watched = other.evaluate("() => window.airprompts.dataMigrationService.getMigrationProgress()")
+    assert watched["running"] is True and watched["remote"] is True and watched["total"] == 400
+    assert all(d["remote"] for d in other.evaluate("() => window.__seen"))
+    app.page.wait_for_function(
+        "() => window.airprompts.dataMigrationService.getMigrationProgress().then((p) => !p.running && p.processed === 400)"
+    )
+    other.close()
+    assert app.local()["airprompts_schema_version"] == '"3.0.0"'
+    migrated = app.json_local("airprompts_templates")
+    assert len(migrated) == 400 and all(t["metadata"]["schemaVersion"] == "3.0.0" for t in migrated)
