@@ -92,7 +92,9 @@ def test_progressive_migration_emits_dom_events(app):
     processed = [d["processed"] for n, d in events if n == "progress"]
     assert len(processed) >= 5 and processed == sorted(processed)
     assert processed[-1] == 450
-    assert len(app.json_local("airprompts_templates")) == 450
+    migrated = app.json_local("airprompts_templates")
+    assert [t["id"] for t in migrated] == [str(i) for i in range(450)]
+    assert all(t["metadata"]["migratedFrom"] == "1.0.0" for t in migrated)
 
 
 def test_errors_reject_with_named_errors(app):
@@ -157,6 +159,7 @@ def test_second_tab_gets_migration_in_progress_and_watches(app, pw_config):
     other.goto(app.base_url + "/?autostart=0")
     other.wait_for_selector(pw_config.READY_SELECTOR, state="attached", timeout=pw_config.READY_TIMEOUT_MS)
     other.evaluate("() => { window.__seen = []; addEventListener('airprompts:progress', (e) => window.__seen.push(e.detail)); }")
+    app.page.evaluate("() => { window.__done = false; addEventListener('airprompts:complete', () => { window.__done = true; }); }")
     app.call("api.dataMigrationService.startProgressiveMigration({batchSize: 20, batchDelayMs: 40})")
     refused = other.evaluate(
         "async () => { try { await window.airprompts.dataMigrationService.runPendingMigrations(); return null; }"
@@ -167,9 +170,7 @@ def test_second_tab_gets_migration_in_progress_and_watches(app, pw_config):
     watched = other.evaluate("() => window.airprompts.dataMigrationService.getMigrationProgress()")
     assert watched["running"] is True and watched["remote"] is True and watched["total"] == 400
     assert all(d["remote"] for d in other.evaluate("() => window.__seen"))
-    app.page.wait_for_function(
-        "() => window.airprompts.dataMigrationService.getMigrationProgress().then((p) => !p.running && p.processed === 400)"
-    )
+    app.page.wait_for_function("() => window.__done")
     other.close()
     assert app.local()["airprompts_schema_version"] == '"3.0.0"'
     migrated = app.json_local("airprompts_templates")
