@@ -9,9 +9,11 @@ API uses as the ``Error.name`` it rejects with::
     │   ├── QuotaExceeded             the origin is out of space (needed, available)
     │   ├── TransactionAborted        an IndexedDB transaction aborted (transient)
     │   ├── StorageUnavailable        storage cannot be opened (private mode, blocked, version)
-    │   └── TransientStorageError     a retryable failure (timeout, lock contention)
+    │   ├── TransientStorageError     a retryable failure (timeout, lock contention)
+    │   └── WriteConflict             a guarded write found a key changed by someone else
     ├── MigrationError                the migration could not complete
     │   ├── MigrationInProgress       another tab or caller holds the migration lock
+    │   ├── DataChanged               another writer changed the data mid-run; the run was undone
     │   ├── PlanError                 no path from the detected version to the target
     │   ├── ValidationFailed          records failed validation and could not be quarantined
     │   ├── VerificationFailed        the written data does not match what was staged
@@ -88,8 +90,16 @@ class TransientStorageError(StorageError):
     retryable = True
 
 
+class WriteConflict(StorageError):
+    name = "WriteConflict"
+
+
 class MigrationError(MigrateError):
     name = "MigrationError"
+
+
+class DataChanged(MigrationError):
+    name = "DataChanged"
 
 
 class MigrationInProgress(MigrationError):
@@ -152,6 +162,8 @@ BROWSER_ERRORS: dict[str, type[MigrateError]] = {
     "DataCloneError": InvalidInput,
     "ConstraintError": InvalidInput,
     "OperationError": WrongPassphrase,
+    # Raised by our own bridge (static/js/storage.js) when a guarded write finds a changed key.
+    "WriteConflict": WriteConflict,
 }
 
 

@@ -175,6 +175,9 @@ class BackupService:
         self._lock = asyncio.Lock()
 
     # ------------------------------------------------------------------ reading
+    def __repr__(self) -> str:
+        return f"<BackupService keep={self.max_backups} maxAgeDays={self.max_age_days} protected={sorted(self.protected)}>"
+
     async def snapshot(self, keys: Iterable[str] | None = None) -> State:
         """Return every app-owned localStorage value and AirPromptsDB record, exactly as stored."""
         wanted = None if keys is None else set(keys)
@@ -634,6 +637,11 @@ class BackupService:
         if not result["ok"]:
             self.log.warning("backup %s failed verification: %s", backup_id, report.errors or "bad chunks")
         return result
+
+    async def state(self, backup_id: str, *, passphrase: str | None = None) -> State:
+        """Return the verified state a backup holds: {"local": {key: text}, "app": {key: record text}}."""
+        keys = _Keys(self.crypto, passphrase) if passphrase is not None else None
+        return await self._verified_state(backup_id, keys)
 
     async def _verified_state(self, backup_id: str, keys: _Keys) -> State:
         state, report = await self._load_state(backup_id, keys)

@@ -39,10 +39,11 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Callable, Iterator, NoReturn
+from typing import Any, Callable, Iterator, Mapping, NoReturn
 
 from app.core import ids, jsonstream, keys
 from app.core.errors import (
+    DataChanged,
     InvalidInput,
     MigrateError,
     MigrationError,
@@ -50,6 +51,7 @@ from app.core.errors import (
     QuotaExceeded,
     RolledBack,
     VerificationFailed,
+    WriteConflict,
 )
 from app.core.events import EventBus
 from app.core.issues import Issue, Quarantined
@@ -78,6 +80,21 @@ LOCAL_LIMIT = 5 * 1024 * 1024 - 64 * 1024
 # Backup + staging + the written result, each about the size of the data.
 QUOTA_FACTOR = 3
 _COUNT_BATCH = 1000
+
+
+DATA_CHANGED_ATTEMPTS = 3
+
+
+def _same(a: str | None, b: str | None, area: str) -> bool:
+    """Return whether two stored values are the same (AirPromptsDB records compare as JSON)."""
+    if a == b:
+        return True
+    if a is None or b is None or area != "app":
+        return False
+    try:
+        return bool(json.loads(a) == json.loads(b))
+    except ValueError:
+        return False
 
 
 def _iso(seconds: float) -> str:
@@ -191,6 +208,9 @@ class _Run:
     clock_start: float = 0.0
     resumed: bool = False
     fingerprint: str | None = None
+    # (area, key) -> the value before the run, for every key the switch writes; not journaled
+    # (a resumed switch reads it back from the pre-migration backup).
+    originals: dict[tuple[str, str], str | None] = field(default_factory=dict)
 
     def journal(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -413,6 +433,13 @@ class MigrationService:
         self._progress: dict[str, Any] = self._idle_progress()
 
     # ------------------------------------------------------------------ public API
+    def __repr__(self) -> str:
+        progress = self._progress
+        return (
+            f"<MigrationService running={self._running} phase={progress.get('phase')!r} "
+            f"processed={progress.get('processed')}/{progress.get('total')}>"
+        )
+
     async def check_migration_status(self) -> dict[str, Any]:
         """Return whether a migration is needed, from which version, and what the store holds."""
         snapshot = await self._read()
@@ -598,6 +625,19 @@ class MigrationService:
         return f"mig-{int(self.clock() * 1000):013d}-{secrets.token_hex(4)}"
 
     async def _run_locked(self, run_id: str, options: dict[str, Any]) -> dict[str, Any]:
+        # Another writer (an old app version in another tab) changed the data under the run:
+        # the run was undone with that writer's changes kept; start again from the new data.
+        for attempt in range(DATA_CHANGED_ATTEMPTS):
+            try:
+                return await self._attempt(run_id, options)
+            except DataChanged:
+                if attempt == DATA_CHANGED_ATTEMPTS - 1:
+                    raise
+                _log.warning("the data changed during run %s; starting again", run_id)
+                run_id = self._new_run_id()
+        raise AssertionError("unreachable")
+
+    async def _attempt(self, run_id: str, options: dict[str, Any]) -> dict[str, Any]:
         self._running = True
         try:
             text = (await self.storage.own_get(JOURNAL_STORE, [JOURNAL_KEY])).get(JOURNAL_KEY)
@@ -650,6 +690,7 @@ class MigrationService:
                 self._phase(run, "transform", log)
                 report = await self._transform(run, snapshot, dry=False)
                 run.targets, run.remove = await self._build(run, report)
+                run.originals = self._originals(run, snapshot.local, snapshot.app)
                 run.report = report.to_dict()
                 self._phase(run, "switch", log, targets=len(run.targets))
                 run.phase = "switch"
@@ -664,12 +705,25 @@ class MigrationService:
                 run.total = sum(t.records or 0 for t in run.targets)
                 self._start(run)
                 self._phase(run, "switch", log, targets=len(run.targets), resumed=True)
+                if run.backup_id is None:
+                    raise MigrationError("the interrupted switch has no pre-migration backup")
+                before = await self.backups.state(run.backup_id)
+                run.originals = self._originals(run, before["local"], before["app"])
             await self._switch(run)
             self._phase(run, "verify", log)
             await self._verify(run)
             self._phase(run, "complete", log)
             return await self._complete(run, log)
         except Exception as exc:
+            if switched and isinstance(exc, WriteConflict):
+                await self._undo_switch(run, log)
+                await self._record_failure(run, exc, rolled_back=True)
+                raise DataChanged(
+                    "The data changed while it was being migrated (another tab or an older version of the app "
+                    "wrote to it). The migration was undone and those changes were kept.",
+                    run_id=run.run_id,
+                    cause=_error_dict(exc),
+                ) from exc
             if switched:
                 await self._roll_back(run, exc, log)
             await self._fail(run, exc, log)
@@ -1088,15 +1142,86 @@ class MigrationService:
         run.report = json.loads(text)
 
     # ------------------------------------------------------------------ switch, verify, complete
+    def _writes(self, run: _Run) -> list[tuple[str, str, str | None]]:
+        """Return every (area, key, new value) the switch writes, in write order (None: removed)."""
+        writes: list[tuple[str, str, str | None]] = [(t.area, t.key, t.text) for t in run.targets if t.area == "app"]
+        writes += [(t.area, t.key, t.text) for t in run.targets if t.area == "local"]
+        writes += [("local", key, None) for key in run.remove]
+        writes.append(("local", keys.SCHEMA_VERSION_KEY, version_text()))
+        return writes
+
+    def _watched(self, run: _Run) -> list[tuple[str, str, str | None]]:
+        """Return the switch's writes plus the legacy keys the run read (which it never writes)."""
+        writes = self._writes(run)
+        written = {(area, key) for area, key, _ in writes}
+        legacy = [("local", key, None) for key in run.plan.legacy_keys if ("local", key) not in written]
+        return writes + legacy
+
+    def _originals(
+        self, run: _Run, local: Mapping[str, str], app: Mapping[str, str]
+    ) -> dict[tuple[str, str], str | None]:
+        return {(area, key): (local if area == "local" else app).get(key) for area, key, _ in self._watched(run)}
+
     async def _switch(self, run: _Run) -> None:
-        app_put = {t.key: t.text for t in run.targets if t.area == "app"}
+        """Write the new data; every write is guarded so a key another writer changed is never overwritten."""
+        writes = self._writes(run)
+        await self._check_unchanged(run, self._watched(run))
+        app_put = {key: new for area, key, new in writes if area == "app" and new is not None}
+        app_expect = {key: run.originals.get(("app", key)) for key in app_put}
         local_set = {t.key: t.text for t in run.targets if t.area == "local"}
+        local_expect = {key: run.originals.get(("local", key)) for key in [*local_set, *run.remove]}
         if app_put:
-            await self._retry(self.storage.app_write, app_put)
+            await self._retry(self.storage.app_write, app_put, (), app_expect)
         if local_set or run.remove:
-            await self._retry(self.storage.local_write, local_set, run.remove)
+            await self._retry(self.storage.local_write, local_set, run.remove, local_expect)
         # Last: the app reads this key to know the data is at 3.0.0.
-        await self._retry(self.storage.local_write, {keys.SCHEMA_VERSION_KEY: version_text()})
+        schema = keys.SCHEMA_VERSION_KEY
+        await self._retry(
+            self.storage.local_write, {schema: version_text()}, (), {schema: run.originals.get(("local", schema))}
+        )
+
+    async def _current(self, writes: list[tuple[str, str, str | None]]) -> dict[tuple[str, str], str | None]:
+        local = await self._retry(self.storage.local_get, [key for area, key, _ in writes if area == "local"])
+        app = await self._retry(self.storage.app_get, [key for area, key, _ in writes if area == "app"])
+        return {(area, key): (local if area == "local" else app).get(key) for area, key, _ in writes}
+
+    async def _check_unchanged(self, run: _Run, writes: list[tuple[str, str, str | None]]) -> None:
+        """Raise WriteConflict when a key holds neither its value before the run nor the new one."""
+        current = await self._current(writes)
+        written = {(area, key) for area, key, _ in self._writes(run)}
+        changed = [
+            f"{area}:{key}"
+            for area, key, new in writes
+            if not _same(current[(area, key)], run.originals.get((area, key)), area)
+            and not ((area, key) in written and _same(current[(area, key)], new, area))
+        ]
+        if changed:
+            raise WriteConflict(f"changed since the migration read them: {', '.join(changed)}", keys=changed)
+
+    async def _undo_switch(self, run: _Run, log: MigrationLogger) -> None:
+        """Put back the value from before the run wherever the switch's own value still stands."""
+        writes = self._writes(run)
+        current = await self._current(writes)
+        # Undo the version first, so the app reads the data as not migrated while the rest goes back.
+        for area, key, new in reversed(writes):
+            original = run.originals.get((area, key))
+            now = current[(area, key)]
+            if _same(now, original, area):
+                continue
+            if not _same(now, new, area):
+                log.warn(f"{area}:{key} was changed by another writer during the migration; its new value is kept")
+                continue
+            try:
+                if area == "app":
+                    put = {} if original is None else {key: original}
+                    await self._retry(self.storage.app_write, put, [] if original is not None else [key], {key: new})
+                else:
+                    put = {} if original is None else {key: original}
+                    await self._retry(
+                        self.storage.local_write, put, [] if original is not None else [key], {key: new}
+                    )
+            except WriteConflict:
+                log.warn(f"{area}:{key} changed again while the migration was undone; its new value is kept")
 
     async def _verify(self, run: _Run) -> None:
         local_keys = [t.key for t in run.targets if t.area == "local"] + run.remove + [keys.SCHEMA_VERSION_KEY]

@@ -70,8 +70,15 @@ class Storage(Protocol):
         """Return the stored strings of ``keys`` (None where missing)."""
         ...
 
-    async def local_write(self, set_items: Mapping[str, str], remove: Iterable[str] = ()) -> None:
-        """Set and remove keys, all or nothing."""
+    async def local_write(
+        self, set_items: Mapping[str, str], remove: Iterable[str] = (), expect: Mapping[str, str | None] | None = None
+    ) -> None:
+        """Set and remove keys, all or nothing.
+
+        ``expect`` guards the write: each named key must still hold its expected
+        value (None: absent) or already hold what this write puts there, else
+        WriteConflict is raised and nothing is written.
+        """
         ...
 
     async def app_keys(self) -> list[str]:
@@ -82,8 +89,10 @@ class Storage(Protocol):
         """Return each record of ``AirPromptsDB``/``storage`` as JSON text (None where missing)."""
         ...
 
-    async def app_write(self, put: Mapping[str, str], delete: Iterable[str] = ()) -> None:
-        """Put records (key -> record JSON text) and delete keys in one transaction."""
+    async def app_write(
+        self, put: Mapping[str, str], delete: Iterable[str] = (), expect: Mapping[str, str | None] | None = None
+    ) -> None:
+        """Put records (key -> record JSON text) and delete keys in one transaction, guarded like local_write."""
         ...
 
     async def own_get(self, store: str, keys: Iterable[str]) -> dict[str, str | None]:
@@ -109,6 +118,13 @@ class Storage(Protocol):
     async def persist(self) -> bool:
         """Ask for persistent storage; return whether it is granted."""
         ...
+
+
+def guard_failures(
+    current: Mapping[str, str | None], expect: Mapping[str, str | None], after: Mapping[str, str | None]
+) -> list[str]:
+    """Return the keys whose current value is neither the expected one nor the one being written."""
+    return [key for key, value in expect.items() if current.get(key) != value and current.get(key) != after.get(key)]
 
 
 def utf16_len(text: str) -> int:

@@ -78,10 +78,18 @@ class BrowserStorage:
         values = await self._call(self.js_bridge.localGet, self._arr(keys))
         return dict(zip(keys, values, strict=True))
 
-    async def local_write(self, set_items: Mapping[str, str], remove: Iterable[str] = ()) -> None:
+    async def local_write(
+        self, set_items: Mapping[str, str], remove: Iterable[str] = (), expect: Mapping[str, str | None] | None = None
+    ) -> None:
         keys = list(set_items)
+        expect = expect or {}
         await self._call(
-            self.js_bridge.localWrite, self._arr(keys), self._arr(set_items[k] for k in keys), self._arr(remove)
+            self.js_bridge.localWrite,
+            self._arr(keys),
+            self._arr(set_items[k] for k in keys),
+            self._arr(remove),
+            self._arr(expect),
+            self._arr(expect.values()),
         )
 
     async def app_keys(self) -> list[str]:
@@ -92,8 +100,17 @@ class BrowserStorage:
         values = await self._call(self.js_bridge.appGet, self._arr(keys))
         return dict(zip(keys, values, strict=True))
 
-    async def app_write(self, put: Mapping[str, str], delete: Iterable[str] = ()) -> None:
-        await self._call(self.js_bridge.appWrite, self._arr(put.values()), self._arr(delete))
+    async def app_write(
+        self, put: Mapping[str, str], delete: Iterable[str] = (), expect: Mapping[str, str | None] | None = None
+    ) -> None:
+        expect = expect or {}
+        await self._call(
+            self.js_bridge.appWrite,
+            self._arr(put.values()),
+            self._arr(delete),
+            self._arr(expect),
+            self._arr(expect.values()),
+        )
 
     async def own_get(self, store: str, keys: Iterable[str]) -> dict[str, str | None]:
         keys = list(keys)

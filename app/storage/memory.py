@@ -6,8 +6,8 @@ import asyncio
 import json
 from typing import Callable, Iterable, Mapping, Sequence
 
-from app.core.errors import InvalidInput, QuotaExceeded, StorageUnavailable
-from app.storage.base import OWN_STORES, Delete, DeletePrefix, Op, Put, utf16_len
+from app.core.errors import InvalidInput, QuotaExceeded, StorageUnavailable, WriteConflict
+from app.storage.base import OWN_STORES, Delete, DeletePrefix, Op, Put, guard_failures, utf16_len
 
 # Chromium allows 10 MiB of UTF-16 per origin in localStorage: 5 Mi code units.
 LOCAL_QUOTA_UNITS = 5 * 1024 * 1024
@@ -67,13 +67,18 @@ class MemoryStorage:
         """Return the used localStorage space in UTF-16 code units."""
         return sum(utf16_len(k) + utf16_len(v) for k, v in self.local.items())
 
-    async def local_write(self, set_items: Mapping[str, str], remove: Iterable[str] = ()) -> None:
+    async def local_write(
+        self, set_items: Mapping[str, str], remove: Iterable[str] = (), expect: Mapping[str, str | None] | None = None
+    ) -> None:
         await self._tick()
         remove = list(remove)
         for key, value in set_items.items():
             if not isinstance(key, str) or not isinstance(value, str):
                 raise InvalidInput(f"localStorage keys and values must be strings, got {type(value).__name__} for {key!r}")
         self._check_fault("local_write", {"set": list(set_items), "remove": remove})
+        if expect:
+            after = {key: None for key in remove} | dict(set_items)
+            _check_guard(self.local, expect, after, "localStorage")
         candidate = dict(self.local)
         for key in remove:
             candidate.pop(key, None)
@@ -96,7 +101,9 @@ class MemoryStorage:
         await self._tick()
         return {key: self.app.get(key) for key in keys}
 
-    async def app_write(self, put: Mapping[str, str], delete: Iterable[str] = ()) -> None:
+    async def app_write(
+        self, put: Mapping[str, str], delete: Iterable[str] = (), expect: Mapping[str, str | None] | None = None
+    ) -> None:
         await self._tick()
         delete = list(delete)
         for key, text in put.items():
@@ -107,6 +114,11 @@ class MemoryStorage:
             if not isinstance(record, dict) or record.get("key") != key:
                 raise InvalidInput(f"AirPromptsDB record {key!r} must be an object whose key is {key!r}")
         self._check_fault("app_write", {"put": list(put), "delete": delete})
+        if expect:
+            after = {key: None for key in delete} | {key: _canonical(text) for key, text in put.items()}
+            current = {key: (None if self.app.get(key) is None else _canonical(self.app[key])) for key in expect}
+            wanted = {key: (None if value is None else _canonical(value)) for key, value in expect.items()}
+            _check_guard(current, wanted, after, "AirPromptsDB")
         candidate = dict(self.app)
         for key in delete:
             candidate.pop(key, None)
@@ -188,6 +200,17 @@ class MemoryStorage:
         await self._tick()
         self.persisted = True
         return True
+
+
+def _canonical(text: str) -> str:
+    """Return record text as the browser would give it back (JSON.stringify of the stored object)."""
+    return json.dumps(json.loads(text), ensure_ascii=False, separators=(",", ":"))
+
+
+def _check_guard(current: Mapping[str, str | None], expect: Mapping[str, str | None], after: Mapping[str, str | None], where: str) -> None:
+    changed = guard_failures(current, expect, after)
+    if changed:
+        raise WriteConflict(f"{where} changed under the write: {', '.join(sorted(changed))}", keys=sorted(changed))
 
 
 class MemoryLock:

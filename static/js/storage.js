@@ -50,8 +50,27 @@ export function localGet(keys) {
 
 // Set and remove keys in one synchronous task, so a reload cannot split it; on
 // failure (quota above all) put back every previous value before throwing.
-export function localWrite(setKeys, setValues, removeKeys) {
+// The guard: each expectKeys[i] must hold expectValues[i] (null or undefined:
+// absent) or already hold what this write puts there; else nothing is written.
+function guard(expectKeys, expectValues, current, after, where) {
+  const changed = [];
+  for (let i = 0; i < (expectKeys || []).length; i++) {
+    const key = expectKeys[i];
+    const now = current(key) ?? null;
+    const expected = expectValues[i] ?? null;
+    const next = after.has(key) ? after.get(key) : undefined;
+    if (now !== expected && now !== next) changed.push(key);
+  }
+  if (changed.length) throw named("WriteConflict", `${where} changed under the write: ${changed.join(", ")}`);
+}
+
+export function localWrite(setKeys, setValues, removeKeys, expectKeys, expectValues) {
   fault("local_write", { set: setKeys, remove: removeKeys });
+  if (expectKeys && expectKeys.length) {
+    const after = new Map(removeKeys.map((key) => [key, null]));
+    setKeys.forEach((key, i) => after.set(key, setValues[i]));
+    guard(expectKeys, expectValues, (key) => localStorage.getItem(key), after, "localStorage");
+  }
   const touched = [...setKeys, ...removeKeys];
   const previous = touched.map((key) => localStorage.getItem(key));
   try {
@@ -171,13 +190,28 @@ export async function appGet(keys) {
   return records.map((record) => (record === undefined ? undefined : out(JSON.stringify(record))));
 }
 
-export async function appWrite(putTexts, deleteKeys) {
+export async function appWrite(putTexts, deleteKeys, expectKeys, expectTexts) {
   const records = putTexts.map((text) => JSON.parse(text));
   const db = await openApp();
   fault("app_write", { put: records.map((r) => r.key), delete: deleteKeys });
   const tx = db.transaction(APP_STORE, "readwrite");
   const finished = done(tx);
   const store = tx.objectStore(APP_STORE);
+  if (expectKeys && expectKeys.length) {
+    // Read and compare inside the same transaction, so nothing can slip in between.
+    const now = await Promise.all(expectKeys.map((key) => request(store.get(key))));
+    const current = new Map(expectKeys.map((key, i) => [key, now[i] === undefined ? null : JSON.stringify(now[i])]));
+    const after = new Map(deleteKeys.map((key) => [key, null]));
+    records.forEach((record) => after.set(record.key, JSON.stringify(record)));
+    const expected = expectTexts.map((text) => (text === null || text === undefined ? null : JSON.stringify(JSON.parse(text))));
+    try {
+      guard(expectKeys, expected, (key) => current.get(key), after, "AirPromptsDB");
+    } catch (error) {
+      tx.abort();
+      await finished.catch(() => {});
+      throw error;
+    }
+  }
   for (const key of deleteKeys) store.delete(key);
   for (let index = 0; index < records.length; index++) {
     try {

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import traceback
 
-from app.core.errors import InvalidInput, QuotaExceeded, StorageUnavailable, TransactionAborted
+from app.core.errors import InvalidInput, QuotaExceeded, StorageUnavailable, TransactionAborted, WriteConflict
 from app.storage.base import OWN_STORES, Delete, DeletePrefix, Put
 
 CASES = []
@@ -81,6 +81,38 @@ async def local_fault_changes_nothing(storage, faults):
         raise AssertionError("the injected fault did not surface")
     faults.clear()
     assert await storage.local_get(["a", "b"]) == {"a": "1", "b": None}
+
+
+@case
+async def local_guarded_write_refuses_a_changed_key(storage, faults):
+    await storage.local_write({"a": "old", "b": "1"})
+    await storage.local_write({"a": "new"}, remove=["b"], expect={"a": "old", "b": "1", "c": None})
+    assert await storage.local_get(["a", "b"]) == {"a": "new", "b": None}
+    # A redo of the same write passes: each key already holds what the write puts there.
+    await storage.local_write({"a": "new"}, remove=["b"], expect={"a": "old", "b": "1"})
+    await storage.local_write({"x": "edited by another tab"})
+    try:
+        await storage.local_write({"a": "newer", "x": "mine"}, expect={"a": "new", "x": None})
+    except WriteConflict as exc:
+        assert "x" in exc.message
+    else:
+        raise AssertionError("a guarded write overwrote a key another writer changed")
+    assert await storage.local_get(["a", "x"]) == {"a": "new", "x": "edited by another tab"}
+
+
+@case
+async def app_guarded_write_refuses_a_changed_record(storage, faults):
+    await storage.app_write({"templates": record("templates", [1])})
+    original = (await storage.app_get(["templates"]))["templates"]
+    await storage.app_write({"templates": record("templates", [2])}, expect={"templates": original, "folders": None})
+    assert json.loads((await storage.app_get(["templates"]))["templates"])["value"] == [2]
+    try:
+        await storage.app_write({"templates": record("templates", [3])}, expect={"templates": original})
+    except WriteConflict:
+        pass
+    else:
+        raise AssertionError("a guarded write overwrote a changed record")
+    assert json.loads((await storage.app_get(["templates"]))["templates"])["value"] == [2]
 
 
 @case

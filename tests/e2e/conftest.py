@@ -111,3 +111,43 @@ class Browser:
 def app(page, base_url, pw_config):
     page.set_default_timeout(pw_config.ACTION_TIMEOUT_MS)
     return Browser(page, base_url, pw_config)
+
+
+# ---------------------------------------------------------------------- fault-matrix figures
+# Each migration scenario reports (category, outcome) here before it asserts, so a
+# failing scenario still counts; the terminal summary prints one line per category.
+SCENARIOS: dict[str, list[str]] = {}
+SCENARIO_NOTES: dict[str, list[str]] = {}
+
+
+@pytest.fixture(scope="session")
+def scenario_log():
+    """Return a function recording one scenario's end state: "migrated", "original" or "MIX" (lost, mixed, duplicated)."""
+
+    def record(category: str, outcome: str, note: str | None = None) -> None:
+        SCENARIOS.setdefault(category, []).append(outcome)
+        if note is not None:
+            SCENARIO_NOTES.setdefault(category, []).append(note)
+
+    return record
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not SCENARIOS:
+        return
+    terminalreporter.section("migration scenarios")
+    total = lost = 0
+    for category, outcomes in SCENARIOS.items():
+        counts = {name: outcomes.count(name) for name in ("migrated", "original")}
+        bad = len(outcomes) - counts["migrated"] - counts["original"]
+        total += len(outcomes)
+        lost += bad
+        terminalreporter.write_line(
+            f"{category}: {len(outcomes)} scenarios, migrated {counts['migrated']}, "
+            f"original {counts['original']}, data lost: {bad}"
+        )
+        notes = SCENARIO_NOTES.get(category)
+        if notes:
+            tally = ", ".join(f"{note} {notes.count(note)}" for note in sorted(set(notes)))
+            terminalreporter.write_line(f"    ({tally})")
+    terminalreporter.write_line(f"all categories: {total} scenarios, data lost: {lost}")

@@ -249,12 +249,12 @@ class LossyStorage(MemoryStorage):
 
     lose = True
 
-    async def local_write(self, set_items, remove=()):
+    async def local_write(self, set_items, remove=(), expect=None):
         items = dict(set_items)
         if self.lose and "airprompts_snippets" in items:
             self.lose = False
             items["airprompts_snippets"] = "[" + items["airprompts_snippets"][1:].rsplit(",{", 1)[0] + "]"
-        await super().local_write(items, remove)
+        await super().local_write(items, remove, expect)
 
 
 async def test_verification_mismatch_rolls_back():
