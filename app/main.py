@@ -74,6 +74,11 @@ async def start() -> None:
         recovered["migration"] = await services.migration.recover()
     except Exception as exc:  # recovery failing must not hide the console
         services.logger.error("Recovery on load failed", error=str(exc))
+    try:
+        # Legacy keys stay readable for the dual-read period after a migration; a later load removes them.
+        recovered["legacyRemoved"] = await services.migration.cleanup_legacy()
+    except Exception as exc:  # another tab may hold the lock: the next load tries again
+        services.logger.warn("Legacy key clean-up skipped", reason=str(exc))
     services.logger.info("AirPrompts Migrate ready", python=sys.version.split()[0], recovered=recovered)
     if js.document.getElementById("console"):  # a JS null is JsNull, falsy, not None
         from app.ui.console import mount
