@@ -1228,15 +1228,11 @@ class MigrationService:
             if not _same(now, new, area):
                 log.warn(f"{area}:{key} was changed by another writer during the migration; its new value is kept")
                 continue
+            put = {} if original is None else {key: original}
+            drop = [key] if original is None else []
+            write = self.storage.app_write if area == "app" else self.storage.local_write
             try:
-                if area == "app":
-                    put = {} if original is None else {key: original}
-                    await self._retry(self.storage.app_write, put, [] if original is not None else [key], {key: new})
-                else:
-                    put = {} if original is None else {key: original}
-                    await self._retry(
-                        self.storage.local_write, put, [] if original is not None else [key], {key: new}
-                    )
+                await self._retry(write, put, drop, {key: new})
             except WriteConflict:
                 log.warn(f"{area}:{key} changed again while the migration was undone; its new value is kept")
 

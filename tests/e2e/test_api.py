@@ -2,30 +2,8 @@
 
 import json
 
-WORKED_INPUT = {
-    "id": 17,
-    "name": "Summary",
-    "content": "Sum up:\n  {text}",
-    "folder_id": "writing",
-    "is_favorite": True,
-    "created_at": "2024-03-01T10:00:00.000Z",
-    "custom_flag": 1,
-}
-WORKED_OUTPUT = {
-    "id": "17",
-    "name": "Summary",
-    "content": "Sum up:\n  {text}",
-    "folderId": "writing",
-    "folderIds": ["writing"],
-    "tags": [],
-    "favorite": True,
-    "createdAt": "2024-03-01T10:00:00.000Z",
-    "updatedAt": "2024-03-01T10:00:00.000Z",
-    "customFlag": 1,
-    "context": "",
-    "contextEnabled": False,
-    "metadata": {"schemaVersion": "3.0.0", "migratedFrom": "1.0.0", "sourceKey": "airprompts_templates"},
-}
+from tests.worked_example import INPUT as WORKED_INPUT
+from tests.worked_example import OUTPUT as WORKED_OUTPUT
 
 
 def seed_v1(app):
@@ -158,8 +136,12 @@ def test_second_tab_gets_migration_in_progress_and_watches(app, pw_config):
     other = app.page.context.new_page()
     other.goto(app.base_url + "/?autostart=0")
     other.wait_for_selector(pw_config.READY_SELECTOR, state="attached", timeout=pw_config.READY_TIMEOUT_MS)
-    other.evaluate("() => { window.__seen = []; addEventListener('airprompts:progress', (e) => window.__seen.push(e.detail)); }")
-    app.page.evaluate("() => { window.__done = false; addEventListener('airprompts:complete', () => { window.__done = true; }); }")
+    other.evaluate(
+        "() => { window.__seen = []; addEventListener('airprompts:progress', (e) => window.__seen.push(e.detail)); }"
+    )
+    app.page.evaluate(
+        "() => { window.__done = false; addEventListener('airprompts:complete', () => { window.__done = true; }); }"
+    )
     app.call("api.dataMigrationService.startProgressiveMigration({batchSize: 20, batchDelayMs: 40})")
     refused = other.evaluate(
         "async () => { try { await window.airprompts.dataMigrationService.runPendingMigrations(); return null; }"

@@ -8,6 +8,7 @@ import pytest
 
 from app.core import steps
 from app.core.steps import RecordError, upgrade
+from tests import worked_example
 
 NOW = "2025-06-01T12:00:00.000Z"
 KEY = "airprompts_templates"
@@ -19,30 +20,8 @@ def up(kind, record, source_key=KEY, **kw):
 
 
 def test_worked_example_of_data_md_exactly():
-    record = {
-        "id": 17,
-        "name": "Summary",
-        "content": "Sum up:\n  {text}",
-        "folder_id": "writing",
-        "is_favorite": True,
-        "created_at": "2024-03-01T10:00:00.000Z",
-        "custom_flag": 1,
-    }
-    expected = {
-        "id": "17",
-        "name": "Summary",
-        "content": "Sum up:\n  {text}",
-        "folderId": "writing",
-        "folderIds": ["writing"],
-        "tags": [],
-        "favorite": True,
-        "createdAt": "2024-03-01T10:00:00.000Z",
-        "updatedAt": "2024-03-01T10:00:00.000Z",
-        "customFlag": 1,
-        "context": "",
-        "contextEnabled": False,
-        "metadata": {"schemaVersion": "3.0.0", "migratedFrom": "1.0.0", "sourceKey": "airprompts_templates"},
-    }
+    record = dict(worked_example.INPUT)
+    expected = worked_example.OUTPUT
     rec, notes, version = up("templates", record, fallback="1.0.0")
     assert rec == expected
     assert version == "1.0.0"

@@ -17,6 +17,7 @@ from app.services.logger import MigrationLogger
 from app.services.migration import MigrationService
 from app.services.performance import PerformanceMonitor
 from app.storage.memory import MemoryLock, MemoryStorage
+from tests import worked_example
 
 FIXTURES = Path("/work/shared/fixtures/airprompts")
 if not FIXTURES.exists():
@@ -27,25 +28,8 @@ NAMED = {
     "id", "name", "content", "folderId", "folderIds", "tags", "favorite", "createdAt", "updatedAt",
     "context", "contextEnabled", "metadata", "parentId", "steps", "legacyFields",
 }  # fmt: skip
-WORKED_INPUT = (
-    '[{"id": 17, "name": "Summary", "content": "Sum up:\\n  {text}", "folder_id": "writing", '
-    '"is_favorite": true, "created_at": "2024-03-01T10:00:00.000Z", "custom_flag": 1}]'
-)
-WORKED_OUTPUT = {
-    "id": "17",
-    "name": "Summary",
-    "content": "Sum up:\n  {text}",
-    "folderId": "writing",
-    "folderIds": ["writing"],
-    "tags": [],
-    "favorite": True,
-    "createdAt": "2024-03-01T10:00:00.000Z",
-    "updatedAt": "2024-03-01T10:00:00.000Z",
-    "customFlag": 1,
-    "context": "",
-    "contextEnabled": False,
-    "metadata": {"schemaVersion": "3.0.0", "migratedFrom": "1.0.0", "sourceKey": "airprompts_templates"},
-}
+WORKED_INPUT = worked_example.INPUT_TEXT
+WORKED_OUTPUT = worked_example.OUTPUT
 
 
 class Clock:
