@@ -7,6 +7,8 @@ from urllib.parse import urlparse
 
 import pytest
 
+from tests.e2e import matrix as mx
+
 SEED_PATH = "/tests/e2e/blank.html"  # a same-origin page that does not boot Python
 
 
@@ -80,27 +82,10 @@ class Browser:
         )
 
     def local(self) -> dict[str, str]:
-        return self.page.evaluate(
-            "() => Object.fromEntries(Object.keys(localStorage).map(k => [k, localStorage.getItem(k)]))"
-        )
+        return self.page.evaluate(mx.LOCAL_JS)
 
     def app_records(self) -> dict[str, object]:
-        return self.page.evaluate(
-            """() => new Promise((resolve, reject) => {
-                indexedDB.databases().then((dbs) => {
-                    if (!dbs.some((d) => d.name === "AirPromptsDB")) return resolve({});
-                    const req = indexedDB.open("AirPromptsDB");
-                    req.onsuccess = () => {
-                        const db = req.result;
-                        if (!db.objectStoreNames.contains("storage")) { db.close(); return resolve({}); }
-                        const all = db.transaction("storage").objectStore("storage").getAll();
-                        all.onsuccess = () => { db.close(); resolve(Object.fromEntries(all.result.map((r) => [r.key, r]))); };
-                        all.onerror = () => reject(all.error);
-                    };
-                    req.onerror = () => reject(req.error);
-                });
-            })"""
-        )
+        return self.page.evaluate(mx.APP_JS)
 
     def json_local(self, key: str):
         value = self.local().get(key)

@@ -6,22 +6,16 @@ import json
 import tomllib
 from pathlib import Path
 
+from tests import worked_example
+
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "/examples/host-app.html"
 VENDOR = ("/static/vendor/pyscript/", "/static/vendor/pyodide/")
 LOADER = "/static/js/loader.js"
 
 # data.md section 5.
-WORKED_INPUT = (
-    '[{"id": 17, "name": "Summary", "content": "Sum up:\\n  {text}", "folder_id": "writing", '
-    '"is_favorite": true, "created_at": "2024-03-01T10:00:00.000Z", "custom_flag": 1}]'
-)
-WORKED_OUTPUT = json.loads(
-    '{"id": "17", "name": "Summary", "content": "Sum up:\\n  {text}", "folderId": "writing", '
-    '"folderIds": ["writing"], "tags": [], "favorite": true, "createdAt": "2024-03-01T10:00:00.000Z", '
-    '"updatedAt": "2024-03-01T10:00:00.000Z", "customFlag": 1, "context": "", "contextEnabled": false, '
-    '"metadata": {"schemaVersion": "3.0.0", "migratedFrom": "1.0.0", "sourceKey": "airprompts_templates"}}'
-)
+WORKED_INPUT = worked_example.INPUT_TEXT
+WORKED_OUTPUT = worked_example.OUTPUT
 CURRENT = [
     {**WORKED_OUTPUT, "id": "a", "name": "<b>Bold?</b>", "content": "<img src=x onerror=alert(1)>\n  kept"},
     {**WORKED_OUTPUT, "id": "b", "name": "Second", "content": "plain"},

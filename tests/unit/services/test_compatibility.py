@@ -15,21 +15,14 @@ from app.services.compatibility import DEFAULT_DUAL_READ_MS, CompatibilityLayer
 from app.services.logger import MigrationLogger
 from app.storage.base import Delete, Put
 from app.storage.memory import MemoryLock, MemoryStorage
+from tests import worked_example
 
 T0 = 1_750_000_000.0  # 2025-06-15T15:06:40Z
 NOW_ISO = "2025-06-15T15:06:40.000Z"
 
 # data.md section 5, byte for byte.
-WORKED_INPUT = (
-    '[{"id": 17, "name": "Summary", "content": "Sum up:\\n  {text}", "folder_id": "writing", '
-    '"is_favorite": true, "created_at": "2024-03-01T10:00:00.000Z", "custom_flag": 1}]'
-)
-WORKED_OUTPUT = json.loads(
-    '{"id": "17", "name": "Summary", "content": "Sum up:\\n  {text}", "folderId": "writing", '
-    '"folderIds": ["writing"], "tags": [], "favorite": true, "createdAt": "2024-03-01T10:00:00.000Z", '
-    '"updatedAt": "2024-03-01T10:00:00.000Z", "customFlag": 1, "context": "", "contextEnabled": false, '
-    '"metadata": {"schemaVersion": "3.0.0", "migratedFrom": "1.0.0", "sourceKey": "airprompts_templates"}}'
-)
+WORKED_INPUT = worked_example.INPUT_TEXT
+WORKED_OUTPUT = worked_example.OUTPUT
 
 V1_TEMPLATE = {"id": 1, "name": "One", "content": "a", "created_at": "2024-01-01T00:00:00.000Z", "updated_at": 5}
 V2_TEMPLATE = {
