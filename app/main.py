@@ -11,7 +11,8 @@ import js
 from pyodide.ffi import create_proxy
 
 from app.api import Api
-from app.storage.browser import BrowserLock, BrowserStorage
+from app.core.warmup import warm_up
+from app.storage.browser import BrowserLock, BrowserStorage, count_json_array
 from app.storage.webcrypto import WebCrypto
 from app.wiring import Services, build
 
@@ -61,7 +62,15 @@ def publish_events(services: Services) -> None:
 
 async def start() -> None:
     storage = BrowserStorage()
-    services = build(storage, WebCrypto(), BrowserLock(), compat_lock=BrowserLock(), memory_probe=memory_probe, sink=console_sink)
+    services = build(
+        storage,
+        WebCrypto(),
+        BrowserLock(),
+        compat_lock=BrowserLock(),
+        memory_probe=memory_probe,
+        sink=console_sink,
+        count_array=count_json_array,
+    )
     publish_events(services)
     api = Api(services)
     dispatch = create_proxy(api.dispatch)  # lives as long as the page
@@ -79,7 +88,16 @@ async def start() -> None:
         recovered["legacyRemoved"] = await services.migration.cleanup_legacy()
     except Exception as exc:  # another tab may hold the lock: the next load tries again
         services.logger.warn("Legacy key clean-up skipped", reason=str(exc))
-    services.logger.info("AirPrompts Migrate ready", python=sys.version.split()[0], recovered=recovered)
+    warmed = None
+    try:
+        if (await services.migration.check_migration_status()).get("needed"):
+            # Compile the engine's WebAssembly paths now rather than during the first batches.
+            warmed = warm_up()
+    except Exception as exc:  # only a speed-up: never in the way of the console
+        services.logger.warn("Warm-up skipped", reason=str(exc))
+    services.logger.info(
+        "AirPrompts Migrate ready", python=sys.version.split()[0], recovered=recovered, warmUp=warmed
+    )
     if js.document.getElementById("console"):  # a JS null is JsNull, falsy, not None
         from app.ui.console import mount
 

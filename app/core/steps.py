@@ -14,7 +14,7 @@ from typing import Any
 
 from app.core import ids, issues, timestamps
 from app.core.errors import InvalidInput
-from app.core.versions import TARGET, detect_record_version, is_snake
+from app.core.versions import CACHE_LIMIT, RENAMES, TARGET, UNSEEN, detect_record_version, is_snake
 
 _log = logging.getLogger(__name__)
 
@@ -29,7 +29,6 @@ STEP_TEMPLATE_REFS = ("templateId", "selectedTemplateId")
 ITEM_REFS = ("itemId",)
 
 _SPECIAL_NAMES = {"is_favorite": "favorite"}
-_camel_cache: dict[str, str] = {}
 
 
 class RecordError(InvalidInput):
@@ -43,14 +42,18 @@ class RecordError(InvalidInput):
 
 def camel_name(name: str) -> str:
     """Return the camelCase spelling of snake_case ``name`` (``is_favorite`` is ``favorite``)."""
-    camel = _camel_cache.get(name)
+    camel = _SPECIAL_NAMES.get(name)
     if camel is None:
-        camel = _SPECIAL_NAMES.get(name)
-        if camel is None:
-            head, *rest = name.split("_")
-            camel = head + "".join(part[:1].upper() + part[1:] for part in rest)
-        if len(_camel_cache) < 4096:  # bounded: field names are few, but data is untrusted
-            _camel_cache[name] = camel
+        head, *rest = name.split("_")
+        camel = head + "".join(part[:1].upper() + part[1:] for part in rest)
+    return camel
+
+
+def _rename_of(name: str) -> str | None:
+    """Return the camelCase name of snake_case ``name``, None for any other name; remembered."""
+    camel = camel_name(name) if is_snake(name) else None
+    if len(RENAMES) < CACHE_LIMIT:
+        RENAMES[name] = camel
     return camel
 
 
@@ -87,17 +90,21 @@ def _renamed(obj: dict[str, Any]) -> dict[str, Any]:
     """Return a copy of ``obj`` with snake_case fields camelCased; camelCase wins on conflict."""
     out: dict[str, Any] = {}
     extra: dict[str, Any] = {}
+    renames = RENAMES
     for name, value in obj.items():
-        if "_" in name and is_snake(name):
-            camel = camel_name(name)
-            if camel in obj or camel in out:
-                other = obj[camel] if camel in obj else out[camel]
-                if not same_value(other, value):
-                    extra[name] = value
-                continue
-            out[camel] = value
-        else:
+        # The hot loop of the 1.0.0 step: one dict lookup per field once a name was seen.
+        camel = renames.get(name, UNSEEN)
+        if camel is UNSEEN:
+            camel = _rename_of(name)
+        if camel is None:
             out[name] = value
+            continue
+        if camel in obj or camel in out:
+            other = obj[camel] if camel in obj else out[camel]
+            if not same_value(other, value):
+                extra[name] = value
+            continue
+        out[camel] = value
     _keep_legacy(out, extra)
     return out
 

@@ -23,17 +23,21 @@ _V2_MARKERS = ("folderId", "folderIds", "tags")
 
 
 _snake_cache: dict[str, bool] = {}
+# Field name -> its camelCase name when it is snake_case, else None (filled by steps._rename_of).
+RENAMES: dict[str, str | None] = {}
+UNSEEN: Any = object()
+CACHE_LIMIT = 4096  # field names are few, but the data is untrusted
 
 
 def is_snake(name: str) -> bool:
     """Return whether ``name`` is a snake_case field name the 1.0.0 -> 2.0.0 step renames."""
     if "_" not in name:
         return False
-    # Field names repeat across records: remember the answer (bounded, the data is untrusted).
+    # Field names repeat across records: remember the answer (bounded).
     known = _snake_cache.get(name)
     if known is None:
         known = _SNAKE.fullmatch(name) is not None
-        if len(_snake_cache) < 4096:
+        if len(_snake_cache) < CACHE_LIMIT:
             _snake_cache[name] = known
     return known
 
@@ -79,8 +83,14 @@ def version_tuple(version: str) -> tuple[int, ...] | None:
 
 
 def _has_snake(record: Mapping[str, Any], kind: str) -> bool:
+    renames = RENAMES
     for name in record:
-        if is_snake(name):
+        # One dict lookup for a name seen before; is_snake only for a new one.
+        camel = renames.get(name, UNSEEN)
+        if camel is UNSEEN:
+            if is_snake(name):
+                return True
+        elif camel is not None:
             return True
     if kind == "workflows":
         steps = record.get("steps")

@@ -226,10 +226,16 @@ class BackupService:
         kind: str = "manual",
         migration_id: str | None = None,
         schema_version: str | None = None,
+        state: State | None = None,
     ) -> dict:
-        """Back up the whole app state; return the new backup's metadata."""
+        """Back up the whole app state; return the new backup's metadata.
+
+        ``state`` is a snapshot the caller has just read (as ``snapshot()`` returns
+        it), which saves reading several MB again: the migration backs up exactly the
+        data it transforms.
+        """
         async with self._lock:
-            return await self._create_full(description, passphrase, kind, migration_id, schema_version, ())
+            return await self._create_full(description, passphrase, kind, migration_id, schema_version, (), state)
 
     async def create_incremental_backup(
         self, description: str = "", *, passphrase: str | None = None, base_id: str | None = None
@@ -285,10 +291,11 @@ class BackupService:
         migration_id: str | None,
         schema_version: str | None,
         protect: Iterable[str],
+        state: State | None = None,
     ) -> dict:
         if kind not in KINDS:
             raise InvalidInput(f"Unknown backup kind {kind!r}; use one of {', '.join(KINDS)}")
-        current = await self.snapshot()
+        current = await self.snapshot() if state is None else {area: dict(state[area]) for area in AREAS}
         changes: Changes = {area: dict(current[area]) for area in AREAS}
         keys = _Keys(self.crypto, passphrase) if passphrase is not None else None
         return await self._write_backup(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from app.core import jsonstream
 from app.core.errors import MigrateError, from_browser_error
 from app.storage.base import Delete, DeletePrefix, Op, Put
 
@@ -47,6 +48,20 @@ def _py(value: Any) -> Any:
     if isinstance(value, JsProxy):
         return _text(value.to_py())
     return value
+
+
+def count_json_array(text: str) -> int:
+    """Return the element count of the JSON array ``text``, parsed by the browser when it can.
+
+    JavaScript's parser is stricter than Python's (no NaN), so whatever it accepts
+    Python parses to as many elements; anything else, or a string the bridge cannot
+    carry, goes to the Python count, which also says what is wrong.
+    """
+    try:
+        count = int(js.airpromptsStorage.countArray(text))
+    except (JsException, UnicodeError, ValueError):
+        count = -1
+    return count if count >= 0 else jsonstream.count_array(text)
 
 
 class BrowserStorage:

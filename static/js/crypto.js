@@ -33,6 +33,11 @@ export async function sha256Hex(text) {
   return toHex(await crypto.subtle.digest("SHA-256", te.encode(text)));
 }
 
+/** Return the hex SHA-256 of `bytes` (a Uint8Array: Python encodes, so lone surrogates survive). */
+export async function sha256HexBytes(bytes) {
+  return toHex(await crypto.subtle.digest("SHA-256", bytes));
+}
+
 /** Return a non-extractable AES-GCM-256 CryptoKey derived with PBKDF2-SHA-256. */
 export async function deriveKey(passphrase, saltB64, iterations) {
   const material = await crypto.subtle.importKey("raw", te.encode(passphrase), "PBKDF2", false, ["deriveKey"]);

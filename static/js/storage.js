@@ -37,6 +37,17 @@ export function out(text) {
 
 // ---------- localStorage ----------
 
+// The length of a JSON array, or -1 when `text` is not one (Python then says why).
+// V8's JSON.parse is about 5x faster than Python's parser inside Pyodide.
+export function countArray(text) {
+  try {
+    const value = JSON.parse(text);
+    return Array.isArray(value) ? value.length : -1;
+  } catch {
+    return -1;
+  }
+}
+
 export function localKeys() {
   const keys = [];
   for (let i = 0; i < localStorage.length; i++) keys.push(localStorage.key(i));
