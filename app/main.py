@@ -93,6 +93,7 @@ async def start() -> None:
         if (await services.migration.check_migration_status()).get("needed"):
             # Compile the engine's WebAssembly paths now rather than during the first batches.
             warmed = warm_up()
+            services.monitor.record_warm_up(warmed["ms"])
     except Exception as exc:  # only a speed-up: never in the way of the console
         services.logger.warn("Warm-up skipped", reason=str(exc))
     services.logger.info(

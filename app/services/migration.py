@@ -1233,7 +1233,9 @@ class MigrationService:
     async def _switch(self, run: _Run) -> None:
         """Write the new data; every write is guarded so a key another writer changed is never overwritten."""
         writes = self._writes(run)
-        await self._check_unchanged(run, self._watched(run))
+        # localStorage first, as nothing is written yet. AirPromptsDB, written first, is checked by its
+        # own guarded write, in the same transaction: a second comparison of several MB would add nothing.
+        await self._check_unchanged(run, [(area, key, new) for area, key, new in self._watched(run) if area == "local"])
         app_put = {key: new for area, key, new in writes if area == "app" and new is not None}
         app_expect = {key: run.originals.get(("app", key)) for key in app_put}
         local_set = {t.key: t.text for t in run.targets if t.area == "local"}
@@ -1253,18 +1255,25 @@ class MigrationService:
         app = await self._retry(self.storage.app_get, [key for area, key, _ in writes if area == "app"])
         return {(area, key): (local if area == "local" else app).get(key) for area, key, _ in writes}
 
+    async def _changed(self, expected: Mapping[tuple[str, str], str | None]) -> set[tuple[str, str]]:
+        """Return the (area, key) pairs not holding their expected value, compared where they are stored."""
+        found: set[tuple[str, str]] = set()
+        for area, changed in (("local", self.storage.local_changed), ("app", self.storage.app_changed)):
+            wanted = {key: value for (where, key), value in expected.items() if where == area}
+            if wanted:
+                found.update((area, key) for key in await self._retry(changed, wanted))
+        return found
+
     async def _check_unchanged(self, run: _Run, writes: list[tuple[str, str, str | None]]) -> None:
         """Raise WriteConflict when a key holds neither its value before the run nor the new one."""
-        current = await self._current(writes)
-        written = {(area, key) for area, key, _ in self._writes(run)}
-        changed = [
-            f"{area}:{key}"
-            for area, key, new in writes
-            if not _same(current[(area, key)], run.originals.get((area, key)), area)
-            and not ((area, key) in written and _same(current[(area, key)], new, area))
-        ]
+        differ = await self._changed({(area, key): run.originals.get((area, key)) for area, key, _ in writes})
+        # A key the switch writes may already hold its new value (a resumed switch).
+        new = {(area, key): value for area, key, value in self._writes(run)}
+        written = {pair: new[pair] for pair in differ if pair in new}
+        changed = (differ - set(written)) | await self._changed(written)
         if changed:
-            raise WriteConflict(f"changed since the migration read them: {', '.join(changed)}", keys=changed)
+            names = [f"{area}:{key}" for area, key, _ in writes if (area, key) in changed]
+            raise WriteConflict(f"changed since the migration read them: {', '.join(names)}", keys=names)
 
     async def _undo_switch(self, run: _Run, log: MigrationLogger) -> None:
         """Put back the value from before the run wherever the switch's own value still stands."""
@@ -1288,19 +1297,17 @@ class MigrationService:
                 log.warn(f"{area}:{key} changed again while the migration was undone; its new value is kept")
 
     async def _verify(self, run: _Run) -> None:
-        local_keys = [t.key for t in run.targets if t.area == "local"] + run.remove + [keys.SCHEMA_VERSION_KEY]
-        local = await self._retry(self.storage.local_get, local_keys)
-        app = await self._retry(self.storage.app_get, [t.key for t in run.targets if t.area == "app"])
-        problems = []
-        for target in run.targets:
-            stored = (local if target.area == "local" else app).get(target.key)
-            # Equal to the staged text means equal records and counts: no re-parse, no re-validation.
-            if stored != target.text:
-                problems.append(f"{target.area}:{target.key} differs from what was staged")
-        for key in run.remove:
-            if local.get(key) is not None:
-                problems.append(f"local:{key} should have moved to IndexedDB but is still there")
-        if local.get(keys.SCHEMA_VERSION_KEY) != version_text():
+        # Equal to the staged text means equal records and counts: no re-parse, no re-validation.
+        # The stores compare it where it lies, so the written data does not come back to Python.
+        expected: dict[tuple[str, str], str | None] = {(t.area, t.key): t.text for t in run.targets}
+        expected.update({("local", key): None for key in run.remove})
+        expected[("local", keys.SCHEMA_VERSION_KEY)] = version_text()
+        differ = await self._changed(expected)
+        problems = [f"{t.area}:{t.key} differs from what was staged" for t in run.targets if (t.area, t.key) in differ]
+        problems += [
+            f"local:{key} should have moved to IndexedDB but is still there" for key in run.remove if ("local", key) in differ
+        ]
+        if ("local", keys.SCHEMA_VERSION_KEY) in differ:
             problems.append("airprompts_schema_version is not 3.0.0")
         if problems:
             raise VerificationFailed(

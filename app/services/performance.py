@@ -100,6 +100,7 @@ class PerformanceMonitor:
         self._history: deque[dict[str, Any]] = deque(maxlen=HISTORY_RUNS)
         self._memory_current: dict[str, Any] = {}
         self._memory_peak: dict[str, float] = {}
+        self._warm_up_ms: float | None = None
         self._reset(None, 0)
 
     def __repr__(self) -> str:
@@ -195,6 +196,10 @@ class PerformanceMonitor:
         self._longest_task_ms = (
             duration_ms if self._longest_task_ms is None else max(self._longest_task_ms, duration_ms)
         )
+
+    def record_warm_up(self, duration_ms: float) -> None:
+        """Record how long the start-up warm-up of the engine took (app.core.warmup)."""
+        self._warm_up_ms = _check_ms(duration_ms, "duration_ms")
 
     def record_frame_gap(self, gap_ms: float) -> None:
         """Record the time between two animation frames."""
@@ -318,6 +323,7 @@ class PerformanceMonitor:
             "longestTaskMs": _ms(self._longest_task_ms),
             "longTasks": self._long_tasks,
             "frameGapP95Ms": _ms(percentile(self._frame_gaps, 95)),
+            "warmUpMs": _ms(self._warm_up_ms),
             "memory": {"current": dict(self._memory_current), "peak": dict(self._memory_peak)},
             "history": [dict(summary) for summary in self._history],
         }

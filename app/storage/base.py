@@ -81,6 +81,15 @@ class Storage(Protocol):
         """
         ...
 
+    async def local_changed(self, expect: Mapping[str, str | None]) -> list[str]:
+        """Return the keys of ``expect`` whose value is not the expected one (None: absent).
+
+        It answers what ``local_get`` and a comparison would, without bringing
+        large values back: verifying a switch sends its values once, compares
+        where they are stored and returns only the keys that differ.
+        """
+        ...
+
     async def app_keys(self) -> list[str]:
         """Return the keys of ``AirPromptsDB``/``storage`` (empty when the database does not exist)."""
         ...
@@ -93,6 +102,14 @@ class Storage(Protocol):
         self, put: Mapping[str, str], delete: Iterable[str] = (), expect: Mapping[str, str | None] | None = None
     ) -> None:
         """Put records (key -> record JSON text) and delete keys in one transaction, guarded like local_write."""
+        ...
+
+    async def app_changed(self, expect: Mapping[str, str | None]) -> list[str]:
+        """Return the keys of ``expect`` whose record is not the expected JSON text (None: absent).
+
+        Records compare as ``app_get`` returns them (JSON.stringify of the stored
+        object), so an expected text with other whitespace is still the same record.
+        """
         ...
 
     async def own_get(self, store: str, keys: Iterable[str]) -> dict[str, str | None]:

@@ -107,6 +107,10 @@ class BrowserStorage:
             self._arr(expect.values()),
         )
 
+    async def local_changed(self, expect: Mapping[str, str | None]) -> list[str]:
+        keys = list(expect)
+        return await self._call(self.js_bridge.localChanged, self._arr(keys), self._arr(expect[k] for k in keys))
+
     async def app_keys(self) -> list[str]:
         return await self._call(self.js_bridge.appKeys)
 
@@ -114,6 +118,10 @@ class BrowserStorage:
         keys = list(keys)
         values = await self._call(self.js_bridge.appGet, self._arr(keys))
         return dict(zip(keys, values, strict=True))
+
+    async def app_changed(self, expect: Mapping[str, str | None]) -> list[str]:
+        keys = list(expect)
+        return await self._call(self.js_bridge.appChanged, self._arr(keys), self._arr(expect[k] for k in keys))
 
     async def app_write(
         self, put: Mapping[str, str], delete: Iterable[str] = (), expect: Mapping[str, str | None] | None = None

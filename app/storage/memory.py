@@ -63,6 +63,10 @@ class MemoryStorage:
         await self._tick()
         return {key: self.local.get(key) for key in keys}
 
+    async def local_changed(self, expect: Mapping[str, str | None]) -> list[str]:
+        await self._tick()
+        return [key for key, value in expect.items() if self.local.get(key) != value]
+
     def local_usage(self) -> int:
         """Return the used localStorage space in UTF-16 code units."""
         return sum(utf16_len(k) + utf16_len(v) for k, v in self.local.items())
@@ -100,6 +104,18 @@ class MemoryStorage:
     async def app_get(self, keys: Iterable[str]) -> dict[str, str | None]:
         await self._tick()
         return {key: self.app.get(key) for key in keys}
+
+    async def app_changed(self, expect: Mapping[str, str | None]) -> list[str]:
+        await self._tick()
+        changed = []
+        for key, text in expect.items():
+            stored = self.app.get(key)
+            if stored is None or text is None:
+                if (stored is None) != (text is None):
+                    changed.append(key)
+            elif _canonical_or_text(stored) != _canonical_or_text(text):
+                changed.append(key)
+        return changed
 
     async def app_write(
         self, put: Mapping[str, str], delete: Iterable[str] = (), expect: Mapping[str, str | None] | None = None
@@ -200,6 +216,14 @@ class MemoryStorage:
         await self._tick()
         self.persisted = True
         return True
+
+
+def _canonical_or_text(text: str) -> str:
+    """Return ``text`` made canonical when it is JSON, else as it is (so it equals no stored record)."""
+    try:
+        return _canonical(text)
+    except ValueError:
+        return text
 
 
 def _canonical(text: str) -> str:

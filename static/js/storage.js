@@ -59,6 +59,12 @@ export function localGet(keys) {
   return keys.map((key) => out(localStorage.getItem(key)));
 }
 
+// The keys whose value is not values[i] (null or undefined: absent), compared
+// here so that a large value never crosses back to Python only to be compared.
+export function localChanged(keys, values) {
+  return keys.filter((key, i) => (localStorage.getItem(key) ?? null) !== (values[i] ?? null));
+}
+
 // Set and remove keys in one synchronous task, so a reload cannot split it; on
 // failure (quota above all) put back every previous value before throwing.
 // The guard: each expectKeys[i] must hold expectValues[i] (null or undefined:
@@ -190,7 +196,7 @@ export async function appKeys() {
   return keys.map(String);
 }
 
-export async function appGet(keys) {
+export async function appGet(keys, forPython = true) {
   if (!(await appDbExists())) return keys.map(() => undefined);
   const db = await openApp();
   if (!db.objectStoreNames.contains(APP_STORE)) return keys.map(() => undefined);
@@ -198,7 +204,26 @@ export async function appGet(keys) {
   const store = tx.objectStore(APP_STORE);
   const records = await Promise.all(keys.map((key) => request(store.get(key))));
   await done(tx);
-  return records.map((record) => (record === undefined ? undefined : out(JSON.stringify(record))));
+  const texts = records.map((record) => (record === undefined ? undefined : JSON.stringify(record)));
+  return forPython ? texts.map((text) => (text === undefined ? undefined : out(text))) : texts;
+}
+
+// Whether `current` (JSON.stringify of a stored record, or null) is the record `text` holds.
+function sameRecordText(current, text) {
+  if (current === null || text === null) return current === text;
+  if (current === text) return true;
+  try {
+    return current === JSON.stringify(JSON.parse(text));
+  } catch {
+    return false;
+  }
+}
+
+// The keys whose record is not texts[i] (null or undefined: absent). Records
+// compare as appGet returns them, JSON.stringify of the stored object.
+export async function appChanged(keys, texts) {
+  const records = await appGet(keys, false);
+  return keys.filter((key, i) => !sameRecordText(records[i] ?? null, texts[i] ?? null));
 }
 
 export async function appWrite(putTexts, deleteKeys, expectKeys, expectTexts) {
@@ -211,16 +236,19 @@ export async function appWrite(putTexts, deleteKeys, expectKeys, expectTexts) {
   if (expectKeys && expectKeys.length) {
     // Read and compare inside the same transaction, so nothing can slip in between.
     const now = await Promise.all(expectKeys.map((key) => request(store.get(key))));
-    const current = new Map(expectKeys.map((key, i) => [key, now[i] === undefined ? null : JSON.stringify(now[i])]));
-    const after = new Map(deleteKeys.map((key) => [key, null]));
-    records.forEach((record) => after.set(record.key, JSON.stringify(record)));
-    const expected = expectTexts.map((text) => (text === null || text === undefined ? null : JSON.stringify(JSON.parse(text))));
-    try {
-      guard(expectKeys, expected, (key) => current.get(key), after, "AirPromptsDB");
-    } catch (error) {
+    const putAt = new Map(records.map((record, i) => [record.key, i]));
+    // Serialise only what a comparison needs: a record that still holds its expected
+    // text costs one JSON.stringify (several MB for a large collection).
+    const changed = expectKeys.filter((key, i) => {
+      const current = now[i] === undefined ? null : JSON.stringify(now[i]);
+      if (sameRecordText(current, expectTexts[i] ?? null)) return false;
+      if (deleteKeys.includes(key)) return current !== null;
+      return !(putAt.has(key) && current === JSON.stringify(records[putAt.get(key)]));
+    });
+    if (changed.length) {
       tx.abort();
       await finished.catch(() => {});
-      throw error;
+      throw named("WriteConflict", `AirPromptsDB changed under the write: ${changed.join(", ")}`);
     }
   }
   for (const key of deleteKeys) store.delete(key);

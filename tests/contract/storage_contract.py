@@ -116,6 +116,33 @@ async def app_guarded_write_refuses_a_changed_record(storage, faults):
 
 
 @case
+async def local_changed_names_only_the_keys_that_differ(storage, faults):
+    big = "\u05e9\u05dc\u05d5\u05dd \U0001f600 " * 20_000  # over the bridge's fast-path size
+    await storage.local_write({"same": "1", "big": big, "other": "x"})
+    expect = {"same": "1", "big": big, "other": "y", "absent": None, "gone": "was here"}
+    assert sorted(await storage.local_changed(expect)) == ["gone", "other"]
+    assert await storage.local_changed({"big": big[:-1]}) == ["big"]
+    assert await storage.local_changed({"same": None}) == ["same"]
+    assert await storage.local_changed({}) == []
+
+
+@case
+async def app_changed_compares_records_as_json(storage, faults):
+    value = [{"id": "t1", "content": "x\u200fy"}, {"id": 2}]
+    await storage.app_write({"templates": record("templates", value, 123)})
+    stored = (await storage.app_get(["templates"]))["templates"]
+    spaced = json.dumps({"key": "templates", "value": value, "timestamp": 123}, indent=2)
+    assert await storage.app_changed({"templates": stored, "folders": None}) == []
+    assert await storage.app_changed({"templates": spaced}) == []
+    assert await storage.app_changed({"templates": record("templates", [{"id": 2}], 123)}) == ["templates"]
+    assert sorted(await storage.app_changed({"templates": None, "folders": record("folders", [])})) == [
+        "folders",
+        "templates",
+    ]
+    assert await storage.app_changed({"templates": "not json"}) == ["templates"]
+
+
+@case
 async def app_records_round_trip(storage, faults):
     assert await storage.app_keys() == []
     value = [{"id": "t1", "content": "x\u200fy"}, {"id": 2}]

@@ -282,3 +282,12 @@ def test_record_batch_needs_a_run_and_valid_figures():
         monitor.record_long_task(-5)
     with pytest.raises(InvalidInput):
         monitor.start_run("", 1)
+
+
+def test_warm_up_time_is_reported_and_checked():
+    monitor = PerformanceMonitor()
+    assert monitor.get_metrics()["warmUpMs"] is None
+    monitor.record_warm_up(42.5)
+    assert monitor.get_metrics()["warmUpMs"] == 42.5
+    with pytest.raises(InvalidInput):
+        monitor.record_warm_up(-1)
