@@ -86,13 +86,44 @@ def _keep_legacy(obj: dict[str, Any], extra: dict[str, Any]) -> None:
     obj[LEGACY_FIELDS] = merged
 
 
+# Field names of a record, in order -> the names after renaming, or None when a snake_case
+# field meets its camelCase twin (the slow path then decides field by field). Records of a
+# collection share a few shapes, so renaming is one dict lookup and one C-level dict(zip()).
+_PLANS: dict[tuple[str, ...], tuple[str, ...] | None] = {}
+PLAN_LIMIT = 1024  # shapes, bounded: the data is untrusted
+
+
+def _rename_plan(names: tuple[str, ...]) -> tuple[str, ...] | None:
+    taken = set(names)
+    out: list[str] = []
+    for name in names:
+        camel = RENAMES.get(name, UNSEEN)
+        if camel is UNSEEN:
+            camel = _rename_of(name)
+        if camel is None:
+            out.append(name)
+            continue
+        if camel in taken:
+            return None
+        taken.add(camel)
+        out.append(camel)
+    return tuple(out)
+
+
 def _renamed(obj: dict[str, Any]) -> dict[str, Any]:
     """Return a copy of ``obj`` with snake_case fields camelCased; camelCase wins on conflict."""
+    names = tuple(obj)
+    plan = _PLANS.get(names, UNSEEN)
+    if plan is UNSEEN:
+        plan = _rename_plan(names)
+        if len(_PLANS) < PLAN_LIMIT:
+            _PLANS[names] = plan
+    if plan is not None:
+        return dict(zip(plan, obj.values(), strict=True))
     out: dict[str, Any] = {}
     extra: dict[str, Any] = {}
     renames = RENAMES
     for name, value in obj.items():
-        # The hot loop of the 1.0.0 step: one dict lookup per field once a name was seen.
         camel = renames.get(name, UNSEEN)
         if camel is UNSEEN:
             camel = _rename_of(name)
