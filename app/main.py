@@ -40,15 +40,20 @@ def memory_probe() -> dict:
     return {"wasmHeapBytes": heap, "jsHeapUsed": int(used), "jsHeapTotal": int(total), "jsHeapLimit": int(limit)}
 
 
-def autostart_enabled() -> bool:
-    """Return whether a needed migration starts by itself (off with ?autostart=0)."""
+def option_enabled(param: str, option: str) -> bool:
+    """Return whether a page option is on: off with ``?<param>=0`` or ``airpromptsOptions.<option> = false``."""
     params = js.URLSearchParams.new(js.location.search)
-    if params.get("autostart") in ("0", "false", "no"):
+    if params.get(param) in ("0", "false", "no"):
         return False
     options = getattr(js, "airpromptsOptions", None)
-    if options is not None and getattr(options, "autostart", True) is False:
+    if options is not None and getattr(options, option, True) is False:
         return False
     return True
+
+
+def autostart_enabled() -> bool:
+    """Return whether a needed migration starts by itself (off with ?autostart=0)."""
+    return option_enabled("autostart", "autostart")
 
 
 def publish_events(services: Services) -> None:
@@ -90,7 +95,7 @@ async def start() -> None:
         services.logger.warn("Legacy key clean-up skipped", reason=str(exc))
     warmed = None
     try:
-        if (await services.migration.check_migration_status()).get("needed"):
+        if option_enabled("warmup", "warmUp") and (await services.migration.check_migration_status()).get("needed"):
             # Compile the engine's WebAssembly paths now rather than during the first batches.
             warmed = warm_up()
             services.monitor.record_warm_up(warmed["ms"])

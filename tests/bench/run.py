@@ -145,7 +145,7 @@ def _config():
     return module
 
 
-def bench_one(browser, base: str, n: int, config) -> dict:
+def bench_one(browser, base: str, n: int, config, query: str = "", page_path: str = "/") -> dict:
     context = browser.new_context(viewport=config.VIEWPORT)
     page = context.new_page()
     page.set_default_timeout(600_000)
@@ -154,7 +154,7 @@ def bench_one(browser, base: str, n: int, config) -> dict:
     chars = page.evaluate(GENERATE, {"n": n, "inIdb": in_idb})
     # The floor is a few tens of ms at small N, so take the median of three runs.
     baseline_ms = statistics.median(page.evaluate(BASELINE, {"inIdb": in_idb}) for _ in range(3))
-    page.goto(base + "/?autostart=0")
+    page.goto(base + page_path + "?autostart=0" + query)
     page.wait_for_selector(config.READY_SELECTOR, state="attached", timeout=config.READY_TIMEOUT_MS)
     cold_ms = page.evaluate("() => performance.now()")
     out = page.evaluate(RUN, {"batchSize": 100})
