@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 # Minimum time between two live refreshes of the performance panel during a run.
 METRICS_INTERVAL_MS = 700
 LOGS_REFRESH_DELAY_S = 1.0
+REFRESH_AFTER_RUN_S = 0.15
 LIST_LIMIT = 200
 SAMPLE_PER_COLLECTION = 3
 COLLECTIONS = ("templates", "workflows", "snippets", "folders")
@@ -497,6 +498,9 @@ class Console:
             set_text("run-eta", fmt.DASH)
             set_text("run-throughput", fmt.DASH)
         self._show_result(result, failed)
+        # The outcome is on screen; the panels it changed refresh a moment later, once the run has
+        # finished its last writes and its caller has the result (they read several stores).
+        await asyncio.sleep(REFRESH_AFTER_RUN_S)
         await asyncio.gather(
             self._guard(self.refresh_status()),
             self._guard(self.refresh_backups()),
