@@ -161,6 +161,20 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+@contextlib.contextmanager
+def _gc_allowed() -> Iterator[None]:
+    """Let the collector run inside a ``_gc_paused`` block (while a run waits to be resumed)."""
+    if _gc_holds == 0 or gc.isenabled():
+        yield
+        return
+    gc.enable()
+    try:
+        yield
+    finally:
+        if _gc_holds > 0:
+            gc.disable()
+
+
 def _error_dict(exc: BaseException) -> dict[str, Any]:
     if isinstance(exc, MigrateError):
         return exc.to_dict()
@@ -1026,7 +1040,9 @@ class MigrationService:
         await self.sleep(run.options["batchDelayMs"] / 1000)
         if not self._resume.is_set():
             self._emit_progress(run)
-            await self._resume.wait()
+            # A pause may last hours: the page's other work gets the collector back meanwhile.
+            with _gc_allowed():
+                await self._resume.wait()
 
     async def _transform_values(
         self, run: _Run, snapshot: _Snapshot, legacy: LegacyPlan, report: _Report, dry: bool

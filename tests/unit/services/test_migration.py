@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 from pathlib import Path
 
@@ -555,3 +556,41 @@ async def test_options_are_checked():
     with pytest.raises(InvalidInput):
         await env.migration.start_progressive_migration(batch_delay_ms=-1)
     assert env.registry == set()
+
+
+async def test_the_cyclic_collector_pauses_for_a_run_and_runs_while_it_is_paused():
+    templates = [{"id": f"t{i}", "name": "n", "content": "c"} for i in range(8)]
+    storage = MemoryStorage(local={"airprompts_templates": json.dumps(templates)})
+    during: list[bool] = []
+
+    async def sleep(delay: float) -> None:
+        during.append(gc.isenabled())
+        await asyncio.sleep(0)
+
+    env = Env(storage, sleep=sleep)
+    assert gc.isenabled()
+    await env.migration.start_progressive_migration(batch_size=2)
+    while not env.named("progress"):
+        await asyncio.sleep(0)
+    assert not gc.isenabled()
+    env.migration.pause()
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert env.migration.get_migration_progress()["paused"] is True
+    assert gc.isenabled(), "a paused run gives the collector back"
+    env.migration.resume()
+    result = await env.migration._task
+    assert result["success"] and result["migrated"] == 8
+    assert during and not any(during), "every batch ran with the collector paused"
+    assert gc.isenabled()
+
+
+async def test_a_collector_turned_off_before_the_run_stays_off():
+    storage = MemoryStorage(local={"airprompts_templates": WORKED_INPUT})
+    gc.disable()
+    try:
+        result = await Env(storage).migration.run_pending_migrations()
+        assert result["success"]
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
