@@ -274,6 +274,8 @@ class _Run:
     # (area, key) -> the value before the run, for every key the switch writes; not journaled
     # (a resumed switch reads it back from the pre-migration backup).
     originals: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    # (area, key, value) the rollback found written by something else; kept in the history entry.
+    displaced: list[tuple[str, str, str]] = field(default_factory=list)
 
     def journal(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -1403,6 +1405,7 @@ class MigrationService:
             await self._write([self._journal_op(run)])
         except Exception:
             _log.warning("could not mark the journal for rollback", exc_info=True)
+        run.displaced = await self._displaced(run, log)
         try:
             if run.backup_id is None:
                 raise MigrationError("the run has no pre-migration backup")
@@ -1423,13 +1426,40 @@ class MigrationService:
             ) from exc
         await self._record_failure(run, exc, rolled_back=True)
         name = exc.name if isinstance(exc, MigrateError) else type(exc).__name__
-        raise RolledBack(
+        message = (
             f"The migration failed while writing the new data ({name}: {exc}); every key was restored "
-            f"from backup {run.backup_id}, so your data is as it was before.",
-            run_id=run.run_id,
-            backup_id=run.backup_id,
-            cause=_error_dict(exc),
+            f"from backup {run.backup_id}, so your data is as it was before."
+        )
+        displaced = [f"{area}:{key}" for area, key, _ in run.displaced]
+        if displaced:
+            message += (
+                f" {', '.join(displaced)} held a value written during the run by something else (another tab, "
+                "or the storage itself); it is kept in the history entry of this run, under \"displaced\"."
+            )
+        raise RolledBack(
+            message, run_id=run.run_id, backup_id=run.backup_id, cause=_error_dict(exc), displaced=displaced
         ) from exc
+
+    async def _displaced(self, run: _Run, log: MigrationLogger) -> list[tuple[str, str, str]]:
+        """Return (area, key, value) of each key the switch writes that holds neither its value before the
+        run nor the migrated one: a write of another tab (or a storage fault) that restoring the backup
+        would otherwise erase. Best effort: a failure to read leaves the restore as it was."""
+        writes = self._writes(run)
+        if not all((area, key) in run.originals for area, key, _ in writes):
+            return []  # the values before the run are unknown: nothing to compare with
+        try:
+            current = await self._current(writes)
+        except Exception as exc:
+            log.warn(f"could not read the live data before rolling back: {exc}")
+            return []
+        found = []
+        for area, key, new in writes:
+            now = current[(area, key)]
+            if now is None or _same(now, run.originals.get((area, key)), area) or _same(now, new, area):
+                continue
+            log.warn(f"{area}:{key} changed during the failed run; its value is kept in the run's history entry")
+            found.append((area, key, now))
+        return found
 
     async def _record_failure(self, run: _Run, exc: Exception, *, rolled_back: bool) -> None:
         finished = self.clock()
@@ -1448,6 +1478,8 @@ class MigrationService:
             "error": _error_dict(exc),
             "report": run.report,
         }
+        if run.displaced:
+            result["displaced"] = [{"area": area, "key": key, "value": value} for area, key, value in run.displaced]
         try:
             await self._write(
                 [

@@ -939,6 +939,15 @@ def _history_row(run: Mapping[str, Any]) -> Any:
         result = el("span", f"✗ failed{': ' + str(message) if message else ''}", cls="status-bad")
     else:
         result = el("span", str(run.get("status") or run.get("state") or fmt.DASH))
+    displaced = [f"{d.get('area')}:{d.get('key')}" for d in run.get("displaced") or [] if isinstance(d, Mapping)]
+    if displaced:
+        # Values another writer stored during a run that was rolled back: kept in this history entry.
+        result = el(
+            "span",
+            result,
+            el("small", f" Kept aside (written during the run, replaced by the restore): {', '.join(displaced)}",
+               cls="status-note"),
+        )
     return el(
         "tr",
         _cell("Started", el("span", fmt.when(run.get("startedAt") or run.get("finishedAt") or run.get("time")))),

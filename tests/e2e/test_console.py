@@ -385,6 +385,34 @@ def test_a_failed_run_says_what_happened_and_what_to_do(app, artifacts_dir):
     page.locator("#run-panel").screenshot(path=str(folder / "failure-run-panel-1280x800.png"))
 
 
+def test_a_value_written_by_another_tab_during_a_failed_run_is_kept_and_shown(app, artifacts_dir):
+    page = app.page
+    seeded = seed_v1(app, [v1_template(i) for i in range(5)])
+    open_console(app)
+    edited = '[{"id":"t-other","name":"Saved by another tab while the run failed","content":"x"}]'
+    # The collections are written; another tab saves its templates; the schema version write fails.
+    page.evaluate(
+        """(edited) => { let calls = 0; globalThis.__airpromptsFault = (op) => {
+            if (op === 'local_write' && calls++ === 1) {
+                localStorage.setItem('airprompts_templates', edited);
+                const e = new Error('injected: disk full'); e.name = 'QuotaExceededError'; throw e;
+            }
+        }; }""",
+        edited,
+    )
+    page.get_by_role("button", name="Start migration").click()
+    expect(page.locator("#run-result")).to_have_attribute("data-outcome", "failure")
+    row = page.locator("#history-body tr").first
+    expect(row).to_contain_text("Kept aside")
+    expect(row).to_contain_text("local:airprompts_templates")
+    assert app.local() == seeded
+    history = app.call("api.dataMigrationService.getHistory()")
+    assert history[0]["displaced"] == [{"area": "local", "key": "airprompts_templates", "value": edited}]
+    folder = artifacts_dir / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    page.locator("#history-panel").screenshot(path=str(folder / "history-displaced-1280x800.png"))
+
+
 @pytest.mark.parametrize("viewport", ["VIEWPORT", "MOBILE_VIEWPORT"])
 def test_empty_console_fits_and_works_by_keyboard(app, artifacts_dir, viewport):
     page = app.page

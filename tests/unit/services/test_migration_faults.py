@@ -345,3 +345,47 @@ async def test_recover_leaves_a_run_of_another_tab_alone():
     env = Env(storage, registry=registry)
     assert await env.migration.recover() == {"resumed": None, "outcome": "locked"}
     assert storage.own["journal"]["current"] == "{}"
+
+
+async def test_a_value_another_writer_stored_during_a_failed_switch_is_kept_in_the_history():
+    storage = legacy_store()
+    original = live(storage)
+    edit = app_record("workflows", [{"id": "w1", "name": "Edited in another tab", "steps": []}], 99)
+    state = {"fired": False}
+
+    def other_tab_then_failure(operation, detail):
+        # The switch has written AirPromptsDB; another tab saves a workflow; then localStorage fails.
+        if operation == "local_write" and not state["fired"]:
+            state["fired"] = True
+            storage.app["workflows"] = edit
+            raise StorageUnavailable("storage is gone")
+
+    storage.fault = other_tab_then_failure
+    env = Env(storage)
+    with pytest.raises(RolledBack) as caught:
+        await env.migration.run_pending_migrations()
+    assert caught.value.details["displaced"] == ["app:workflows"]
+    assert "app:workflows" in caught.value.message
+    assert live(storage) == original  # the restore is whole, as before
+    entry = (await env.migration.get_history())[0]
+    assert entry["rolledBack"] is True
+    assert entry["displaced"] == [{"area": "app", "key": "workflows", "value": edit}]
+    assert storage.own["journal"] == {} and storage.own["staging"] == {}
+
+
+async def test_a_failed_switch_without_other_writers_displaces_nothing():
+    storage = legacy_store()
+    original = live(storage)
+
+    def failure(operation, detail):
+        if operation == "local_write":
+            raise StorageUnavailable("storage is gone")
+
+    storage.fault = failure
+    env = Env(storage)
+    with pytest.raises(RolledBack) as caught:
+        await env.migration.run_pending_migrations()
+    storage.fault = None
+    assert caught.value.details["displaced"] == []
+    assert live(storage) == original
+    assert "displaced" not in (await env.migration.get_history())[0]
