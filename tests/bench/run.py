@@ -187,18 +187,31 @@ def bench_one(browser, base: str, n: int, config, query: str = "", page_path: st
 
 
 def chart(rows: list[dict]) -> str:
-    """Return an SVG bar chart of the migration/baseline ratio and records per second."""
-    width, height, pad = 640, 260, 40
+    """Return an SVG bar chart of the median ratio per size, the spread of the runs and the 5x/3x targets."""
+    width, height, pad = 640, 280, 40
     bar = (width - 2 * pad) / max(1, len(rows))
-    top = max(r["ratio"] or 0 for r in rows) or 1
+    top = max([max(r.get("ratios") or [r["ratio"] or 0]) for r in rows] + [5.0]) * 1.1
+    scale = (height - 2 * pad - 20) / top
+
+    def y(ratio: float) -> float:
+        return height - pad - ratio * scale
+
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">']
-    parts.append(f'<text x="{pad}" y="20">Migration time / raw-storage baseline (lower is better)</text>')
+    parts.append(f'<text x="{pad}" y="20">Migration time / raw-storage baseline (lower is better; bar: median, line: all runs)</text>')
     for i, r in enumerate(rows):
-        h = (height - 2 * pad - 20) * (r["ratio"] or 0) / top
+        ratio = r["ratio"] or 0
         x = pad + i * bar + 10
-        y = height - pad - h
-        parts.append(f'<rect x="{x:.0f}" y="{y:.0f}" width="{bar - 20:.0f}" height="{h:.0f}" fill="#3867d6"/>')
-        parts.append(f'<text x="{x:.0f}" y="{y - 4:.0f}">{r["ratio"]}x · {r["per_s"]}/s</text>')
+        parts.append(f'<rect x="{x:.0f}" y="{y(ratio):.0f}" width="{bar - 20:.0f}" height="{ratio * scale:.0f}" fill="#8fa8e8"/>')
+    for target in (5, 3):
+        parts.append(f'<line x1="{pad}" x2="{width - pad}" y1="{y(target):.0f}" y2="{y(target):.0f}" stroke="#c0392b" stroke-dasharray="4 4"/>')
+        parts.append(f'<text x="{width - pad + 4}" y="{y(target) + 4:.0f}" fill="#c0392b">{target}x</text>')
+    for i, r in enumerate(rows):
+        ratio = r["ratio"] or 0
+        x = pad + i * bar + 10
+        runs = r.get("ratios") or [ratio]
+        mid = x + (bar - 20) / 2
+        parts.append(f'<line x1="{mid:.0f}" x2="{mid:.0f}" y1="{y(max(runs)):.0f}" y2="{y(min(runs)):.0f}" stroke="#222" stroke-width="2"/>')
+        parts.append(f'<text x="{x:.0f}" y="{y(max(runs)) - 4:.0f}">{ratio}x · {r["per_s"]}/s</text>')
         parts.append(f'<text x="{x:.0f}" y="{height - pad + 16}">{r["n"]:,} ({r["where"]})</text>')
     parts.append("</svg>")
     return "\n".join(parts)
