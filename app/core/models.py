@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, TypeAdapter, with_config
+from typing_extensions import NotRequired, TypedDict
 
 from app.core.timestamps import ISO_PATTERN
 
@@ -123,3 +125,34 @@ MODELS: dict[str, type[_Record]] = {
     "snippets": Snippet,
     "folders": Folder,
 }
+
+
+def _checker_type(model: type[BaseModel], made: dict[type, Any]) -> Any:
+    """Return a TypedDict with ``model``'s fields and checks, which pydantic validates without building a model.
+
+    The migration only needs the verdict: the record dict that passed is what gets
+    stored. A strict TypedDict that ignores unknown fields checks the same fields in
+    the same way as the model, about twice as fast (no instance, no copy of the
+    unknown fields). Fields with a default may be absent; nested models map to their
+    own TypedDict. ``tests/unit/core/test_models_schemas.py`` checks both agree.
+    """
+    if model in made:
+        return made[model]
+    fields: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            annotation = _checker_type(annotation, made)
+        if info.metadata:
+            annotation = Annotated[(annotation, *info.metadata)]
+        fields[name] = annotation if info.is_required() else NotRequired[annotation]
+    checker = TypedDict(f"{model.__name__}Check", fields)  # type: ignore[misc]
+    checker.__module__ = __name__
+    made[model] = with_config(ConfigDict(extra="ignore", strict=True))(checker)
+    setattr(sys.modules[__name__], checker.__name__, checker)  # resolvable by name, as pydantic may need
+    return made[model]
+
+
+_made: dict[type, Any] = {}
+# kind -> the validator the migration runs on every record (see _checker_type).
+CHECKERS: dict[str, TypeAdapter[Any]] = {kind: TypeAdapter(_checker_type(m, _made)) for kind, m in MODELS.items()}

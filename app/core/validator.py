@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from app.core import issues
 from app.core.ids import stable_id
 from app.core.issues import Issue, Quarantined
-from app.core.models import MODELS
+from app.core.models import CHECKERS
 from app.core.schemas import KIND_SCHEMAS, schema_validator
 from app.core.steps import STEP_TEMPLATE_REFS
 
@@ -40,9 +40,9 @@ class Validator:
 
     @staticmethod
     def pydantic_errors(kind: str, record: Any) -> list[str]:
-        """Return the pydantic model's errors for ``record``."""
+        """Return the errors of ``record`` against the 3.0.0 pydantic model (through its checker type)."""
         try:
-            MODELS[kind].model_validate(record)
+            CHECKERS[kind].validate_python(record)
         except ValidationError as exc:
             return [f"{issues.INVALID_TYPE}: {_where(error['loc'])}: {error['msg']}" for error in exc.errors()]
         return []
