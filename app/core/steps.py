@@ -227,6 +227,8 @@ def _as_timestamp(value: Any, name: str, notes: list[Note]) -> Any:
     """Return ``value`` as an ISO string when it is an epoch number; None when missing."""
     if value is None or value == "":
         return None
+    if type(value) is str and not (value.isdigit() or value[:1] == "-"):
+        return value  # the common case, an ISO text: it cannot be epoch digits, skip the pattern
     epoch = ids.is_number(value) or (isinstance(value, str) and timestamps.is_epoch_text(value))
     if not epoch:
         return value
