@@ -1282,13 +1282,17 @@ class MigrationService:
                 found.update((area, key) for key in await self._retry(changed, wanted))
         return found
 
-    async def _check_unchanged(self, run: _Run, writes: list[tuple[str, str, str | None]]) -> None:
-        """Raise WriteConflict when a key holds neither its value before the run nor the new one."""
-        differ = await self._changed({(area, key): run.originals.get((area, key)) for area, key, _ in writes})
+    async def _foreign(self, run: _Run, watched: list[tuple[str, str, str | None]]) -> set[tuple[str, str]]:
+        """Return the watched keys holding neither their value before the run nor the one the switch writes."""
+        differ = await self._changed({(area, key): run.originals.get((area, key)) for area, key, _ in watched})
         # A key the switch writes may already hold its new value (a resumed switch).
         new = {(area, key): value for area, key, value in self._writes(run)}
         written = {pair: new[pair] for pair in differ if pair in new}
-        changed = (differ - set(written)) | await self._changed(written)
+        return (differ - set(written)) | await self._changed(written)
+
+    async def _check_unchanged(self, run: _Run, writes: list[tuple[str, str, str | None]]) -> None:
+        """Raise WriteConflict when a key holds neither its value before the run nor the new one."""
+        changed = await self._foreign(run, writes)
         if changed:
             names = [f"{area}:{key}" for area, key, _ in writes if (area, key) in changed]
             raise WriteConflict(f"changed since the migration read them: {', '.join(names)}", keys=names)
@@ -1448,17 +1452,16 @@ class MigrationService:
         if not all((area, key) in run.originals for area, key, _ in writes):
             return []  # the values before the run are unknown: nothing to compare with
         try:
-            current = await self._current(writes)
+            foreign = await self._foreign(run, writes)
+            current = await self._current([write for write in writes if write[:2] in foreign]) if foreign else {}
         except Exception as exc:
             log.warn(f"could not read the live data before rolling back: {exc}")
             return []
         found = []
-        for area, key, new in writes:
-            now = current[(area, key)]
-            if now is None or _same(now, run.originals.get((area, key)), area) or _same(now, new, area):
-                continue
-            log.warn(f"{area}:{key} changed during the failed run; its value is kept in the run's history entry")
-            found.append((area, key, now))
+        for (area, key), value in current.items():
+            if value is not None:  # an absent key has nothing to keep
+                log.warn(f"{area}:{key} changed during the failed run; its value is kept in the run's history entry")
+                found.append((area, key, value))
         return found
 
     async def _record_failure(self, run: _Run, exc: Exception, *, rolled_back: bool) -> None:
