@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-import sys
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, TypeAdapter, with_config
@@ -149,7 +148,6 @@ def _checker_type(model: type[BaseModel], made: dict[type, Any]) -> Any:
     checker = TypedDict(f"{model.__name__}Check", fields)  # type: ignore[misc]
     checker.__module__ = __name__
     made[model] = with_config(ConfigDict(extra="ignore", strict=True))(checker)
-    setattr(sys.modules[__name__], checker.__name__, checker)  # resolvable by name, as pydantic may need
     return made[model]
 
 
