@@ -216,3 +216,11 @@ def test_envelope_checksum_must_be_exactly_64_hex_digits():
     validator = schemas.schema_validator("backup-envelope")
     chunk = {"index": 0, "sha256": "a" * 64 + "\n", "data": ""}
     assert not validator.is_valid({"format": "airprompts-migrate-backup", "version": 1, "meta": {}, "chunks": [chunk]})
+
+
+def test_record_schema_files_are_generated_from_the_models_and_not_stale():
+    # Edit app/core/models.py, then run `python -m app.core.schemas` (make schemas) to write them.
+    assert schemas.stale() == []
+    for name in schemas.KIND_SCHEMAS.values():
+        assert schemas.load_schema(name) == schemas.generate(name)
+        assert schemas.load_schema(name)["$id"].endswith(f":{name}")
