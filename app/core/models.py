@@ -2,8 +2,9 @@
 
 The 3.0.0 models only check: they run in strict mode, so nothing is coerced,
 and the record dict that passed is what gets stored (never a re-serialized
-model). Unknown fields are allowed and kept. ``static/schemas/*.schema.json``
-say the same in JSON Schema; tests keep both in agreement.
+model). Unknown fields are allowed and kept. The record documents in
+``static/schemas/`` are generated from these models (``python -m app.core.schemas``);
+tests keep both in agreement and fail when a file is stale.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import logging
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, TypeAdapter, with_config
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, TypeAdapter, WithJsonSchema, with_config
 from typing_extensions import NotRequired, TypedDict
 
 from app.core.timestamps import ISO_PATTERN
@@ -30,7 +31,11 @@ def _check_iso(value: str) -> str:
 
 
 Id = Annotated[str, StringConstraints(min_length=1)]
-Timestamp = Annotated[str, AfterValidator(_check_iso)]
+Timestamp = Annotated[
+    str,
+    AfterValidator(_check_iso),
+    WithJsonSchema({"description": "ISO 8601 date or date-time, kept as written", "type": "string", "pattern": ISO_PATTERN}),
+]
 
 
 class _Strict(BaseModel):
@@ -75,15 +80,16 @@ class Snippet(_Filed):
 
 
 class Workflow(_Filed):
-    """A 3.0.0 workflow: steps are template ids or step objects."""
+    """A 3.0.0 workflow: steps are step objects (a template step runs through type and selectedTemplateId)."""
 
-    steps: list[str | dict[str, Any]]
+    steps: list[dict[str, Any]]
 
 
 class Folder(_Record):
-    """A 3.0.0 folder."""
+    """A 3.0.0 folder: the live app builds its tree from parent_id, so it keeps both spellings."""
 
     parentId: str | None
+    parent_id: str | None
 
 
 # Earlier versions, documented as models; they are lenient (not strict) because
