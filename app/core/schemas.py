@@ -10,8 +10,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from app.core import models
-from app.core.versions import TARGET
+from app.core import revisions
 
 _log = logging.getLogger(__name__)
 
@@ -67,17 +66,17 @@ def _strip_titles(node: Any) -> Any:
 def generate(name: str) -> dict[str, Any]:
     """Return record schema ``name`` ("template", ...) as the model of its kind describes it."""
     kind = next(kind for kind, doc in KIND_SCHEMAS.items() if doc == name)
-    model = models.MODELS[kind]
+    model = revisions.target_revision().models[kind]
     body = _strip_titles(model.model_json_schema())
     body.pop("title", None)
     description = " ".join((model.__doc__ or "").split())
     return {
         "$schema": _DIALECT,
-        "$id": f"urn:airprompts:schema:{TARGET}:{name}",
-        "title": f"A {TARGET} AirPrompts {_TITLES[name]}",
+        "$id": f"urn:airprompts:schema:{revisions.target()}:{name}",
+        "title": f"A {revisions.target()} AirPrompts {_TITLES[name]}",
         **body,
         "description": f"{description} Unknown fields are allowed and kept; nothing is coerced. "
-        f"Generated from app/core/models.py by `python -m app.core.schemas`.",
+        f"Generated from the models of app/core/revisions by `python -m app.core.schemas`.",
     }
 
 
