@@ -20,30 +20,9 @@ from app.services.crypto import PythonCrypto
 from app.storage.memory import MemoryLock, MemoryStorage
 from app.wiring import build
 from tests import worked_example
+from tests.user_stores import FIXTURES, LEGACY, LOCAL, SNIPPETS, TEMPLATES
 
 ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = Path("/work/shared/fixtures/airprompts")
-if not FIXTURES.exists():
-    FIXTURES = ROOT / "tests" / "unit" / "core" / "fixtures"
-
-# A 1.0.0 store as users have it: accents, curly quotes, CJK, Arabic, emoji, CRLF; a legacy key; a bad record.
-TEMPLATES = [
-    worked_example.INPUT,
-    {"id": "t-é", "name": "Résumé “court”", "content": "Ligne 1\r\nLigne 2 — fin", "folder_id": "writing", "created_at": "2024-05-01T08:00:00.000Z"},
-    {"id": "t-ja", "name": "要約", "content": "次の文を要約してください：\r\n{text} 🎉", "updated_at": "2024-05-02T08:00:00.000Z"},
-    {"id": "t-bad", "name": 42, "content": "مرحبا بالعالم", "created_at": "2024-05-03T08:00:00.000Z"},
-]
-FOLDERS = [{"id": "writing", "name": "Écriture ✍️", "parent_id": None, "sort_order": 2, "created_at": "2024-01-01T00:00:00.000Z"}]
-LOCAL = {
-    "airprompts_schema_version": '"1.0.0"',
-    "airprompts_templates": json.dumps(TEMPLATES, ensure_ascii=False),
-    "airprompts_folders": json.dumps(FOLDERS),
-    "ui-prefs": '{"theme_mode":"dark","font_size":14}',
-    "airprompts_todos": '[{"text":"café ☕","done":false}]',
-    "section-height-main": "320",
-    "other-site-key": "not ours \u00e9",
-}
-SNIPPETS = [{"id": "s-1", "name": "Signature", "content": "— Zoë\r\n📎", "snippet_tags": ["mail"], "updated_at": "2024-02-02T00:00:00.000Z"}]
 
 
 def migrated_in_memory(local: dict[str, str], app: dict[str, object]) -> MemoryStorage:
@@ -128,6 +107,18 @@ def test_app_export_form_round_trips_as_parsed_values(tmp_path):
     assert out["airprompts_snippets"][0]["folderFavorites"] == exported["airprompts_snippets"][0]["folderFavorites"]
     assert "AirPromptsDB" not in out
     assert "migrated 3 records from 1.0.0 to 3.0.0" in err
+
+
+def test_legacy_store_with_a_raw_string_migrates_like_the_services(tmp_path):
+    source = write_json(tmp_path / "legacy.json", LEGACY, indent=2)
+    code, _, err = run_cli("migrate", str(source), "-o", str(tmp_path / "out.json"))
+    assert code == 0, err
+    out = json.loads((tmp_path / "out.json").read_text(encoding="utf-8"))
+    assert out == migrated_in_memory(LEGACY, {}).local
+    assert out["theme"] == "dark"  # legacy keys stay, read-only, for the dual-read period
+    assert json.loads(out["airprompts_theme_preference"]) == "dark"
+    ids = [t["id"] for t in json.loads(out["airprompts_templates"])]
+    assert ids[0] == "1700000000001" and len(ids) == 2 and ids[1]  # the id-less record got its stable id
 
 
 def make_backup_file(path: Path, local: dict[str, str], passphrase: str | None) -> Path:
