@@ -60,6 +60,7 @@ def test_react_host_follows_pauses_and_finishes_a_migration(app, artifacts_dir):
     app.page.click("#resume")
     app.page.wait_for_selector("#migration[data-status='complete']", timeout=app.config.READY_TIMEOUT_MS)
     assert app.page.get_attribute("#migration", "data-needs") == "false"
+    app.page.locator("#migration").screenshot(path=str(artifacts_dir / "react-host-banner-complete.png"))
     result_text = app.page.inner_text("#migration-result")
     assert result_text.startswith("800 records updated, 0 set aside, backup bk-")
     seen = app.page.evaluate("() => window.__seen")
