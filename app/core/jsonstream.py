@@ -81,27 +81,35 @@ _decoder = json.JSONDecoder(parse_float=_parse_float, parse_constant=_refuse_con
 _big_decoder = json.JSONDecoder(parse_float=_parse_float, parse_int=_parse_int, parse_constant=_refuse_constant)
 
 
+def _decode(decode: Any, text: str, *args: Any) -> Any:
+    """Run ``decode`` of the fast decoder, then of the one for huge integers; every failure is a JSONDecodeError."""
+    try:
+        try:
+            return getattr(_decoder, decode)(text, *args)
+        except json.JSONDecodeError:
+            raise
+        except ValueError:  # an integer of more digits than int() converts, or NaN/Infinity
+            return getattr(_big_decoder, decode)(text, *args)
+    except json.JSONDecodeError:
+        raise
+    except ValueError as exc:
+        raise json.JSONDecodeError(str(exc), text, args[0] if args else 0) from exc
+    except RecursionError as exc:
+        # JSON.parse reads deeper nesting than Python's parser can: report it, never guess.
+        raise json.JSONDecodeError("nested too deeply to read here", text, args[0] if args else 0) from exc
+
+
 def loads(text: str) -> Any:
     """Return the value of JSON ``text`` as the browser reads it, with out-of-range numbers kept as RawNumber.
 
-    Raises ValueError (json.JSONDecodeError for malformed text) where ``JSON.parse``
-    would throw, NaN and Infinity included.
+    Raises json.JSONDecodeError (a ValueError) where ``JSON.parse`` would throw,
+    NaN and Infinity included, and for nesting too deep for Python's parser.
     """
-    try:
-        return _decoder.decode(text)
-    except json.JSONDecodeError:
-        raise
-    except ValueError:
-        return _big_decoder.decode(text)
+    return _decode("decode", text)
 
 
 def _raw_decode(text: str, index: int) -> tuple[Any, int]:
-    try:
-        return _decoder.raw_decode(text, index)
-    except json.JSONDecodeError:
-        raise
-    except ValueError:
-        return _big_decoder.raw_decode(text, index)
+    return _decode("raw_decode", text, index)
 
 
 class MalformedJSON(InvalidInput):

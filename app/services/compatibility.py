@@ -53,14 +53,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
-from app.core import keys, timestamps
+from app.core import jsonstream, keys, revisions, timestamps
 from app.core.errors import InvalidInput, MigrationInProgress, ValidationFailed
 from app.core.issues import Issue, Quarantined
 from app.core.legacy import plan_legacy
 from app.core.planner import make_plan
 from app.core.transform import CollectionTransformer, Context, upgrade_value
 from app.core.validator import References, Validator
-from app.core.versions import TARGET, detect_record_version, detect_store_version, recorded_version
+from app.core.versions import detect_record_version, detect_store_version, recorded_version
 from app.services.logger import MigrationLogger
 from app.storage.base import Put, Storage
 
@@ -104,6 +104,7 @@ class _Found:
     value: Any = None
     sources: list[str] = field(default_factory=list)
     app_record: dict[str, Any] | None = None
+    origins: str | list[str] | None = None  # legacy keys the records came from (LegacyPlan.origins)
 
 
 @dataclass
@@ -116,14 +117,13 @@ class _Snapshot:
     recorded: str | None
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+_dumps = jsonstream.dumps
 
 
 def _parse(text: str) -> Any:
     """Return the value of stored ``text``; a raw, non-JSON string stays a string."""
     try:
-        return json.loads(text)
+        return jsonstream.loads(text)
     except ValueError:
         return text
 
@@ -131,7 +131,7 @@ def _parse(text: str) -> Any:
 def _plain(value: Any) -> Any:
     """Return ``value`` as JSON data, raising InvalidInput for anything JSON cannot hold."""
     try:
-        return json.loads(_dumps(value))
+        return jsonstream.loads(_dumps(value))
     except (TypeError, ValueError) as exc:
         raise InvalidInput(f"the value cannot be stored as JSON: {exc}") from exc
 
@@ -237,7 +237,7 @@ class CompatibilityLayer:
         if name in snap.app_names:
             text = (await self.storage.app_get([name])).get(name)
             try:
-                record = json.loads(text) if text is not None else None
+                record = jsonstream.loads(text) if text is not None else None
             except ValueError:
                 record = None
                 self.logger.warn(f"AirPromptsDB record {name!r} is not JSON; read from localStorage instead", name=name)
@@ -248,15 +248,17 @@ class CompatibilityLayer:
                     value = _parse(value)
                 return _Found("app", keys.app_source(name), value, [keys.app_source(name)], record)
         key = keys.PREFIX + name
-        pending = snap.recorded != TARGET
+        pending = snap.recorded != revisions.target()
         if legacy and pending:
             sources = [k for k, v in snap.local.items() if v is not None and keys.legacy_target(k) == key]
             if sources:
                 # The migration's own legacy step, for this target only: merged by id, newer updatedAt wins.
                 subset = {k: snap.local.get(k) for k in (*sources, key)}
-                text = plan_legacy(subset).values.get(key, snap.local.get(key))
+                legacy_plan = plan_legacy(subset)
+                text = legacy_plan.values.get(key, snap.local.get(key))
                 if text is not None:
-                    return _Found("legacy" if snap.local.get(key) is None else "local", key, _parse(text), sources)
+                    location = "legacy" if snap.local.get(key) is None else "local"
+                    return _Found(location, key, _parse(text), sources, origins=legacy_plan.origins.get(key))
         text = snap.local.get(key)
         if text is not None:
             return _Found("local", key, _parse(text), [key])
@@ -264,18 +266,24 @@ class CompatibilityLayer:
             sources = [k for k, v in snap.local.items() if v is not None and keys.legacy_target(k) == key]
             if sources:
                 subset = {k: snap.local[k] for k in sources}
-                text = plan_legacy(subset).values.get(key)
+                legacy_plan = plan_legacy(subset)
+                text = legacy_plan.values.get(key)
                 if text is not None:
-                    return _Found("legacy", key, _parse(text), sources)
+                    return _Found("legacy", key, _parse(text), sources, origins=legacy_plan.origins.get(key))
         return _Found(None, None)
 
     def _upgrade_collection(
-        self, name: str, records: list[Any], source_key: str, store_version: str
+        self,
+        name: str,
+        records: list[Any],
+        source_key: str,
+        store_version: str,
+        origins: str | list[str] | None = None,
     ) -> tuple[list[dict[str, Any]], list[Quarantined], list[Issue], int]:
         """Return the records as the migration would write them, the ones it would quarantine, and the count changed."""
-        ctx = Context(name, source_key, store_version, self._now_iso())
+        ctx = Context(name, source_key, store_version, self._now_iso(), origins)
         result = CollectionTransformer(ctx, self.validator, References()).run(records, 0)
-        changed = sum(n for version, n in result.counts.items() if version != TARGET)
+        changed = sum(n for version, n in result.counts.items() if version != revisions.target())
         return result.records, result.quarantined, result.repairs, changed
 
     # ------------------------------------------------------------------ reading
@@ -296,7 +304,7 @@ class CompatibilityLayer:
                 )
                 return []
             records, quarantined, _, changed = self._upgrade_collection(
-                short, found.value, found.source_key or keys.collection_key(short), snap.store_version
+                short, found.value, found.source_key or keys.collection_key(short), snap.store_version, found.origins
             )
             self.transformed_on_read += changed
             if quarantined:
@@ -347,7 +355,7 @@ class CompatibilityLayer:
             if not isinstance(found.value, list):
                 return False
             return all(
-                isinstance(r, dict) and detect_record_version(name, r, snap.store_version) == TARGET
+                isinstance(r, dict) and detect_record_version(name, r, snap.store_version) == revisions.target()
                 for r in found.value
             )
         value, _ = upgrade_value(name, found.value, snap.store_version)
@@ -378,7 +386,7 @@ class CompatibilityLayer:
         return {
             "storedVersion": snap.store_version,
             "recordedVersion": snap.recorded,
-            "targetVersion": TARGET,
+            "targetVersion": revisions.target(),
             "migrationNeeded": needed,
             "migrationRunning": journal is not None or await self.lock.held_elsewhere(),
             "migrationPhase": self._phase(journal),
@@ -397,7 +405,7 @@ class CompatibilityLayer:
         if name in keys.COLLECTIONS:
             if not isinstance(value, list):
                 raise InvalidInput(f"{name} must be an array of records, got {type(value).__name__}", name=name)
-            records, quarantined, _, _ = self._upgrade_collection(name, value, source_key, TARGET)
+            records, quarantined, _, _ = self._upgrade_collection(name, value, source_key, revisions.target())
             if quarantined:
                 bad = [
                     {
@@ -430,7 +438,7 @@ class CompatibilityLayer:
             )
         if name == "tags" and not all(isinstance(tag, str) for tag in value):
             raise ValidationFailed("tags must be an array of strings, nothing was saved", name=name)
-        upgraded, _ = upgrade_value(name, value, TARGET)
+        upgraded, _ = upgrade_value(name, value, revisions.target())
         return upgraded, len(upgraded) if isinstance(upgraded, list) else 1
 
     async def save(self, name: str, value: Any) -> dict[str, Any]:
