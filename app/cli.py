@@ -29,6 +29,8 @@ import json
 import logging
 import math
 import os
+import re
+import secrets
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -74,12 +76,37 @@ class Store:
 # ---------------------------------------------------------------------- reading
 
 
-def _integral(text: str) -> float | int:
-    """Parse a JSON number as JavaScript's JSON.parse + JSON.stringify would keep it (1.0 is 1)."""
+def _number(text: str) -> float | int | jsonstream.RawNumber:
+    """Parse a JSON fraction as JSON.parse + JSON.stringify keep it (1.0 is 1); a number no double holds stays text."""
     number = float(text)
-    if math.isfinite(number) and number.is_integer() and abs(number) < 1e21:
+    if not math.isfinite(number):
+        return jsonstream.RawNumber(text)
+    if number.is_integer() and abs(number) < 1e21:
         return int(number)
     return number
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+_decoder = json.JSONDecoder(parse_float=_number, parse_constant=_refuse_constant)
+_big_decoder = json.JSONDecoder(
+    parse_float=_number, parse_int=lambda t: jsonstream.RawNumber(t), parse_constant=_refuse_constant
+)
+
+
+def parse(text: str) -> Any:
+    """Return the value of JSON ``text`` as the browser would store it; raise ValueError where JSON.parse throws."""
+    try:
+        return _decoder.decode(text)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError as exc:
+        raise ValueError("nested too deeply to read here") from exc
+    except ValueError:
+        # An integer of more digits than int() converts: kept as its text, as the migration keeps it.
+        return _big_decoder.decode(text)
 
 
 def js_text(value: Any) -> str:
@@ -98,7 +125,7 @@ def read_input(path: Path) -> Store:
     except UnicodeDecodeError as exc:
         raise Unusable(f"{path} is not UTF-8 text (byte {exc.start})") from None
     try:
-        data = json.loads(text, parse_float=_integral)
+        data = parse(text)
     except ValueError as exc:
         raise Unusable(f"{path} is not JSON: {exc}") from None
     if not isinstance(data, dict):
@@ -133,15 +160,27 @@ def _app_record(key: str, value: Any) -> str:
 # ---------------------------------------------------------------------- writing
 
 
+# A number no double holds is written as a quoted marker, then the quotes and the marker go.
+_RAW_MARK = f"raw-{secrets.token_hex(8)}:"
+_RAW_QUOTED = re.compile('"' + re.escape(_RAW_MARK) + '([^"]*)"')
+
+
+def _raw_default(value: Any) -> str:
+    if isinstance(value, jsonstream.RawNumber):
+        return _RAW_MARK + value.text
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
 def _dump_file(data: Any, pretty: bool) -> str:
     kwargs: dict[str, Any] = {"indent": 2} if pretty else {"separators": (",", ":")}
+    kwargs.update(allow_nan=False, default=_raw_default)
     text = json.dumps(data, ensure_ascii=False, **kwargs)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
         # A lone UTF-16 surrogate (JavaScript strings may hold one) has no UTF-8 form: escape everything.
         text = json.dumps(data, ensure_ascii=True, **kwargs)
-    return text + ("\n" if pretty else "")
+    return _RAW_QUOTED.sub(r"\1", text) + ("\n" if pretty else "")
 
 
 def stage(path: Path, text: str) -> Path:
@@ -195,7 +234,7 @@ def output_text(store: Store, storage: MemoryStorage, backup_text: str | None) -
     if store.form == "backup":
         assert backup_text is not None
         return backup_text
-    app = {key: json.loads(text, parse_float=_integral)["value"] for key, text in sorted(storage.app.items())}
+    app = {key: parse(text)["value"] for key, text in sorted(storage.app.items())}
     if store.form == "localStorage":
         data: dict[str, Any] = dict(storage.local)
     else:
@@ -207,7 +246,7 @@ def output_text(store: Store, storage: MemoryStorage, backup_text: str | None) -
 
 def _parsed_or_text(text: str) -> Any:
     try:
-        return json.loads(text, parse_float=_integral)
+        return parse(text)
     except ValueError:
         return text  # a raw legacy string, kept as the string it is
 

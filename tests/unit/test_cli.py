@@ -339,3 +339,28 @@ def test_console_script_is_declared():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project["scripts"]["airprompts-migrate"] == "app.cli:main"
     assert callable(cli.main)
+
+
+def test_numbers_keep_what_json_parse_would_and_out_of_range_ones_keep_their_text(tmp_path):
+    huge = "9" * 5000
+    source = tmp_path / "export.json"
+    source.write_text(
+        '{"airprompts_templates": [{"id": "n", "name": "Zahlen “groß”", "content": "∑", "one": 1.0, "half": 0.5,'
+        f' "far": 1e400, "huge": {huge}, "createdAt": "2024-01-01T00:00:00.000Z"}}],'
+        ' "airprompts_todos": [{"text": "écrire", "weight": 1e400, "n": 2.50}]}',
+        encoding="utf-8",
+    )
+    code, _, err = run_cli("migrate", str(source), "-o", str(tmp_path / "out.json"))
+    assert code == 0, err
+    text = (tmp_path / "out.json").read_text(encoding="utf-8")
+    assert "Infinity" not in text and '"far":1e400' in text and '"weight":1e400' in text and f'"huge":{huge}' in text
+    out = jsonstream_loads(text)
+    [template] = out["airprompts_templates"]
+    assert template["one"] == 1 and isinstance(template["one"], int) and template["half"] == 0.5
+    assert out["airprompts_todos"][0]["n"] == 2.5
+
+
+def jsonstream_loads(text: str):
+    from app.core import jsonstream
+
+    return jsonstream.loads(text)
