@@ -10,7 +10,7 @@ import sys
 import js
 from pyodide.ffi import create_proxy
 
-from app.api import Api
+from app.api import Api, event_json
 from app.core.warmup import warm_up
 from app.storage.browser import BrowserLock, BrowserStorage, count_json_array
 from app.storage.webcrypto import WebCrypto
@@ -60,7 +60,7 @@ def publish_events(services: Services) -> None:
     """Dispatch every app event as a DOM CustomEvent ``airprompts:<name>`` on window."""
 
     def forward(name: str, payload: dict) -> None:
-        js.airpromptsEmit(name, json.dumps(payload, ensure_ascii=False, default=str))
+        js.airpromptsEmit(name, event_json(payload))
 
     services.events.subscribe("*", forward)
 
