@@ -146,4 +146,7 @@ def guard_failures(
 
 def utf16_len(text: str) -> int:
     """Return the length of ``text`` in UTF-16 code units, as localStorage counts it."""
-    return len(text.encode("utf-16-le")) // 2
+    if text.isascii():
+        return len(text)
+    # surrogatepass: a lone surrogate, which a JavaScript string may hold, is one unit.
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
