@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.core import issues, keys, steps
+from app.core import issues, keys, revisions, steps
 from app.core.issues import Issue, Quarantined
 from app.core.validator import References, Validator
 
@@ -21,6 +21,17 @@ class Context:
     source_key: str  # e.g. "airprompts_templates" or "AirPromptsDB:templates"
     store_version: str  # version detected for the whole store (fallback for ambiguous records)
     now: str  # ISO 8601 start time of the migration run
+    # Where the records were read from when that is not source_key: a legacy key for all of
+    # them, or one key per record of a merged collection (see LegacyPlan.origins).
+    origins: str | list[str] | None = None
+
+    def origin(self, index: int) -> tuple[str, str | None]:
+        """Return record ``index``'s sourceKey, and "legacy" when it was read from a legacy key."""
+        origins = self.origins
+        if origins is None:
+            return self.source_key, None
+        source = origins if isinstance(origins, str) else origins[index] if index < len(origins) else self.source_key
+        return source, "legacy" if keys.legacy_target(source) is not None else None
 
 
 @dataclass
@@ -56,9 +67,10 @@ class CollectionTransformer:
         counts = result.counts
         for offset, original in enumerate(batch):
             index = start_index + offset
+            source_key, version = ctx.origin(index)
             try:
-                record, notes, version = steps.upgrade(
-                    ctx.kind, original, source_key=ctx.source_key, now=ctx.now, fallback=ctx.store_version
+                record, notes, version = revisions.upgrade_record(
+                    ctx.kind, original, source_key=source_key, now=ctx.now, version=version, fallback=ctx.store_version
                 )
             except steps.RecordError as exc:
                 self._quarantine(result, index, original, None, [f"{exc.code}: {exc.message}"])
@@ -83,37 +95,29 @@ class CollectionTransformer:
     def _quarantine(
         self, result: BatchResult, index: int, original: Any, record_id: str | None, errors: list[str]
     ) -> None:
-        entry = Quarantined(self.ctx.kind, index, self.ctx.source_key, original, errors)
+        entry = Quarantined(self.ctx.kind, index, self.ctx.origin(index)[0], original, errors)
         result.quarantined.append(entry)
         result.repairs.append(Issue(self.ctx.kind, index, record_id, entry.code, "; ".join(errors)))
         _log.info("quarantined %s[%d]: %s", self.ctx.source_key, index, errors[0])
 
 
 def upgrade_record(kind: str, record: dict[str, Any], source_key: str, now: str) -> tuple[dict[str, Any], list[Issue]]:
-    """Return one record upgraded to 3.0.0 with its repairs; raise steps.RecordError when it cannot be."""
-    upgraded, notes, _version = steps.upgrade(kind, record, source_key=source_key, now=now)
+    """Return one record upgraded to the target with its repairs; raise steps.RecordError when it cannot be."""
+    upgraded, notes, _version = revisions.upgrade_record(kind, record, source_key=source_key, now=now)
     record_id = upgraded["id"] if isinstance(upgraded["id"], str) else None
     return upgraded, [Issue(kind, -1, record_id, code, message) for code, message in notes]
 
 
 def upgrade_value(name: str, value: Any, store_version: str) -> tuple[Any, list[Issue]]:
-    """Return a non-collection managed value upgraded to 3.0.0 with its issues.
+    """Return a non-collection managed value upgraded to the target with its issues.
 
     ``name`` is the short name or the key (``ui_preferences`` or
     ``airprompts_ui_preferences``). Unknown shapes are kept as they are, with a
     warning. Every upgrade is idempotent, so ``store_version`` only labels.
     """
     short = keys.short_name(name)
-    if short == "ui_preferences":
-        new, notes = steps.upgrade_ui_preferences(value)
-    elif short == "user_settings":
-        new, notes = steps.upgrade_user_settings(value)
-    elif short in ("favorites", "recent_items"):
-        new, notes = steps.upgrade_items(short, value)
-    elif short == "tags":
-        new, notes = value, [] if isinstance(value, list) else [(issues.UNKNOWN_SHAPE, "tags is not an array, kept")]
-    elif short == "theme_preference":
-        new, notes = value, [] if isinstance(value, str) else [(issues.UNKNOWN_SHAPE, "theme is not a string, kept")]
+    if short in keys.VALUES:
+        new, notes = revisions.upgrade_value(short, value)
     else:
         new, notes = value, [(issues.UNKNOWN_SHAPE, f"{name} is not a managed value, kept as it is")]
     _log.debug("upgraded %s from %s", name, store_version)

@@ -8,10 +8,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from app.core import issues
+from app.core import issues, revisions
 from app.core.ids import stable_id
 from app.core.issues import Issue, Quarantined
-from app.core.models import CHECKERS
 from app.core.schemas import KIND_SCHEMAS, schema_validator
 from app.core.steps import STEP_TEMPLATE_REFS
 
@@ -42,7 +41,7 @@ class Validator:
     def pydantic_errors(kind: str, record: Any) -> list[str]:
         """Return the errors of ``record`` against the 3.0.0 pydantic model (through its checker type)."""
         try:
-            CHECKERS[kind].validate_python(record)
+            revisions.checkers()[kind].validate_python(record)
         except ValidationError as exc:
             return [f"{issues.INVALID_TYPE}: {_where(error['loc'])}: {error['msg']}" for error in exc.errors()]
         return []
@@ -96,9 +95,11 @@ class References:
                 if isinstance(step, str):
                     refs.append((kind, index, record_id, f"steps.{position}", "templates", step))
                 elif isinstance(step, dict):
+                    named: set[str] = set()  # selectedTemplateId is usually templateId: one warning
                     for name in STEP_TEMPLATE_REFS:
                         target = step.get(name)
-                        if isinstance(target, str) and target:
+                        if isinstance(target, str) and target and target not in named:
+                            named.add(target)
                             refs.append((kind, index, record_id, f"steps.{position}.{name}", "templates", target))
 
     def dangling(self) -> list[Issue]:

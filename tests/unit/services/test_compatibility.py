@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from app.core import steps
+from app.core import revisions
 from app.core.errors import InvalidInput, MigrationInProgress, ValidationFailed
 from app.core.transform import upgrade_record, upgrade_value
 from app.services.compatibility import DEFAULT_DUAL_READ_MS, CompatibilityLayer
@@ -60,7 +60,9 @@ def state(storage: MemoryStorage):
 
 def expected(kind, records, source_key, store_version):
     """What the migration's transformer writes for ``records``."""
-    return [steps.upgrade(kind, r, source_key=source_key, now=NOW_ISO, fallback=store_version)[0] for r in records]
+    return [
+        revisions.upgrade_record(kind, r, source_key=source_key, now=NOW_ISO, fallback=store_version)[0] for r in records
+    ]
 
 
 # ---------------------------------------------------------------------- get
@@ -124,8 +126,13 @@ async def test_legacy_keys_merge_like_the_migration():
     layer, _ = make(storage)
     before = state(storage)
     got = await layer.get("templates")
-    assert got == expected("templates", [new, other], "airprompts_templates", "legacy")
+    # Each record's sourceKey is the legacy key it was read from (data.md section 3).
+    assert got == [
+        *expected("templates", [new], "ap_templates", "legacy"),
+        *expected("templates", [other], "templates", "legacy"),
+    ]
     assert got[0]["name"] == "New" and got[0]["metadata"]["migratedFrom"] == "legacy"
+    assert [t["metadata"]["sourceKey"] for t in got] == ["ap_templates", "templates"]
     assert await layer.get("theme_preference") == "dark"  # a raw, non-JSON legacy string is kept
     assert await layer.get("ui_preferences") == {"defaultFolderId": None, "expandedFolders": []}
     assert await layer.get("workflows") == []
