@@ -131,6 +131,8 @@ def test_users_text_survives_migration_backup_restore_and_saves_exactly(app):
 
     # The pre-migration backup (chunks in IndexedDB) brings back every original string exactly,
     # a value the user changed since (a leading U+FEFF is text, not a byte order mark) among them.
-    app.page.evaluate("() => { localStorage.setItem('airprompts_editor_draft', 'edited'); localStorage.removeItem('airprompts_todos'); }")
+    app.page.evaluate(
+        "() => { localStorage.setItem('airprompts_editor_draft', 'edited'); localStorage.removeItem('airprompts_todos'); }"
+    )
     app.call("api.backupService.restoreBackup(arg)", result["backupId"])
     assert app.page.evaluate(CHECK_JS, "original") == []

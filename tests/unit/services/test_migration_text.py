@@ -22,7 +22,8 @@ def _store() -> MemoryStorage:
     storage.local.update(
         {
             keys.SCHEMA_VERSION_KEY: '"1.0.0"',
-            keys.collection_key("templates"): json.dumps(templates, ensure_ascii=False).replace("\ud83d", "\\ud83d")
+            keys.collection_key("templates"): json.dumps(templates, ensure_ascii=False)
+            .replace("\ud83d", "\\ud83d")
             .replace("\ude00", "\\ude00"),
             # Keys the migration never changes may hold any JavaScript string, lone surrogates as such.
             "airprompts_editor_draft": "a draft cut mid-emoji \ud83d",

@@ -7,7 +7,10 @@ import pytest
 from app.storage.base import utf16_len
 from app.storage.browser import TEXT_BYTES_MIN, js_text
 
-LONG = "R\u00e9sum\u00e9 \u201cquoted\u201d \u2014 \u8bf7\u7528 \u0644\u062e\u0651\u0635 \u05e9\u05dc\u05d5\u05dd \U0001f680\r\n" * 100
+LONG = (
+    "R\u00e9sum\u00e9 \u201cquoted\u201d \u2014 \u8bf7\u7528 \u0644\u062e\u0651\u0635 \u05e9\u05dc\u05d5\u05dd \U0001f680\r\n"
+    * 100
+)
 
 
 @pytest.mark.parametrize(
