@@ -2,7 +2,7 @@
 // transaction run entirely here and resolved on `complete` (an IndexedDB
 // transaction does not survive a Python `await`). Native errors pass through
 // with their DOMException name; Python maps them once (app/storage/browser.py).
-// Only strings and arrays of strings cross the bridge.
+// Only strings and arrays of strings cross the bridge; large ones as UTF-8 bytes.
 
 export const APP_DB = "AirPromptsDB";
 export const APP_STORE = "storage";
@@ -35,13 +35,24 @@ export function out(text) {
   return text;
 }
 
+// The other way, large non-ASCII strings arrive as UTF-8 bytes (app/storage/browser.py
+// js_text): Pyodide converts such a Python str one UTF-16 unit at a time. ignoreBOM: a
+// leading U+FEFF is the user's text, not a byte order mark to drop.
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true, fatal: true });
+
+export function textOf(value) {
+  return value instanceof Uint8Array ? decoder.decode(value) : value;
+}
+
+const textsOf = (values) => (values ? values.map(textOf) : values);
+
 // ---------- localStorage ----------
 
 // The length of a JSON array, or -1 when `text` is not one (Python then says why).
 // V8's JSON.parse is about 5x faster than Python's parser inside Pyodide.
 export function countArray(text) {
   try {
-    const value = JSON.parse(text);
+    const value = JSON.parse(textOf(text));
     return Array.isArray(value) ? value.length : -1;
   } catch {
     return -1;
@@ -61,7 +72,8 @@ export function localGet(keys) {
 
 // The keys whose value is not values[i] (null or undefined: absent), compared
 // here so that a large value never crosses back to Python only to be compared.
-export function localChanged(keys, values) {
+export function localChanged(keys, encodedValues) {
+  const values = textsOf(encodedValues);
   return keys.filter((key, i) => (localStorage.getItem(key) ?? null) !== (values[i] ?? null));
 }
 
@@ -96,7 +108,9 @@ function guard(expectKeys, expectValues, current, after, where) {
   if (changed.length) throw named("WriteConflict", `${where} changed under the write: ${changed.join(", ")}`);
 }
 
-export function localWrite(setKeys, setValues, removeKeys, expectKeys, expectValues) {
+export function localWrite(setKeys, encodedSetValues, removeKeys, expectKeys, encodedExpectValues) {
+  const setValues = textsOf(encodedSetValues);
+  const expectValues = textsOf(encodedExpectValues);
   fault("local_write", { set: setKeys, remove: removeKeys });
   if (expectKeys && expectKeys.length) {
     const after = new Map(removeKeys.map((key) => [key, null]));
@@ -236,13 +250,15 @@ function sameRecordText(current, text) {
 
 // The keys whose record is not texts[i] (null or undefined: absent). Records
 // compare as appGet returns them, JSON.stringify of the stored object.
-export async function appChanged(keys, texts) {
+export async function appChanged(keys, encodedTexts) {
+  const texts = textsOf(encodedTexts);
   const records = await appGet(keys, false);
   return keys.filter((key, i) => !sameRecordText(records[i] ?? null, texts[i] ?? null));
 }
 
-export async function appWrite(putTexts, deleteKeys, expectKeys, expectTexts) {
-  const records = putTexts.map((text) => JSON.parse(text));
+export async function appWrite(encodedPutTexts, deleteKeys, expectKeys, encodedExpectTexts) {
+  const records = textsOf(encodedPutTexts).map((text) => JSON.parse(text));
+  const expectTexts = textsOf(encodedExpectTexts);
   const db = await openApp();
   fault("app_write", { put: records.map((r) => r.key), delete: deleteKeys });
   const tx = db.transaction(APP_STORE, "readwrite");
@@ -331,7 +347,7 @@ export async function ownWrite(ops) {
       break;
     }
     const store = tx.objectStore(storeName);
-    if (kind === "put") store.put(value, key);
+    if (kind === "put") store.put(textOf(value), key);
     else if (kind === "delete") store.delete(key);
     else if (kind === "deletePrefix") store.delete(prefixRange(key) ?? IDBKeyRange.lowerBound(""));
     else {
