@@ -1,4 +1,12 @@
-"""Entry point PyScript runs: wire the services to the browser and publish window.airprompts."""
+"""Entry point of the browser app: wire the services to the browser and publish window.airprompts.
+
+It runs in one of two realms, both of which set ``js.airpromptsHost`` first:
+the console page itself (PyScript, static/js/boot.js), or a Worker
+(static/js/worker.js, started by static/js/loader.js on the host app's pages).
+The host object gives the page's query string and options, whether a console
+is to be mounted, and the ``ready``/``fail`` signals; everything else reaches
+the page through the storage, crypto and event bridges.
+"""
 
 from __future__ import annotations
 
@@ -42,10 +50,10 @@ def memory_probe() -> dict:
 
 def option_enabled(param: str, option: str) -> bool:
     """Return whether a page option is on: off with ``?<param>=0`` or ``airpromptsOptions.<option> = false``."""
-    params = js.URLSearchParams.new(js.location.search)
+    params = js.URLSearchParams.new(js.airpromptsHost.search)
     if params.get(param) in ("0", "false", "no"):
         return False
-    options = getattr(js, "airpromptsOptions", None)
+    options = getattr(js.airpromptsHost, "options", None)
     if options is not None and getattr(options, option, True) is False:
         return False
     return True
@@ -80,7 +88,6 @@ async def start() -> None:
     api = Api(services)
     dispatch = create_proxy(api.dispatch)  # lives as long as the page
     js.__airpromptsDispatch = dispatch
-    js.window.__airpromptsDispatch = dispatch
     sys.modules["__main__"].services = services  # devtools: inspect from the PyScript REPL
     recovered = {}
     try:
@@ -104,12 +111,11 @@ async def start() -> None:
     services.logger.info(
         "AirPrompts Migrate ready", python=sys.version.split()[0], recovered=recovered, warmUp=warmed
     )
-    if js.document.getElementById("console"):  # a JS null is JsNull, falsy, not None
+    if js.airpromptsHost.console:
         from app.ui.console import mount
 
         await mount(services, api)
-    js.document.documentElement.dataset.migrationReady = "true"
-    js.airprompts.__resolveReady(True)
+    js.airpromptsHost.ready()
     if autostart_enabled():
         status = await services.migration.check_migration_status()
         if status.get("needed") and not status.get("running"):
@@ -124,7 +130,7 @@ def _report_failure(task: asyncio.Task) -> None:
     if not task.cancelled() and task.exception() is not None:
         exc = task.exception()
         js.console.error(f"{PREFIX} failed to start: {exc!r}")
-        js.airprompts.__rejectReady(js.Error.new(f"AirPrompts Migrate failed to start: {exc}"))
+        js.airpromptsHost.fail(f"{exc}")
 
 
 _task = asyncio.ensure_future(start())

@@ -30,7 +30,7 @@
 // in it absolute against <base> (the folder holding static/js/loader.js, from
 // import.meta.url) and passes the result inline as JSON in the script's config
 // attribute. The targets of [files] are paths in Python's file system and stay.
-import { createApi, emit, METHODS } from "./api.js";
+import { createApi, METHODS } from "./api.js";
 
 export const TARGET_VERSION = "3.0.0";
 export const PENDING_FLAG = "airprompts_migrate_pending";
@@ -299,29 +299,31 @@ export function loadMigration(opts = {}) {
 
 async function start() {
   const base = BASE_URL;
-  // Read by app/main.py: autostart false leaves a needed migration to the caller.
-  globalThis.airpromptsOptions = { ...(globalThis.airpromptsOptions || {}), autostart: options.autostart !== false };
-  const [storage, webcrypto, perf, response] = await Promise.all([
-    import("./storage.js"),
-    import("./crypto.js"),
+  const [{ startEngine }, perf, response] = await Promise.all([
+    import("./engine.js"),
     import("./perf.js"),
     fetch(new URL("pyscript.toml", base), { cache: "no-cache" }),
   ]);
   if (!response.ok) throw new Error(`Cannot load ${response.url}: HTTP ${response.status}`);
   const config = absoluteConfig(parseToml(await response.text()), base);
-  // The same globals static/js/boot.js sets on the console page.
-  globalThis.airpromptsStorage = storage;
-  globalThis.airpromptsCrypto = webcrypto;
-  globalThis.airpromptsPerf = perf;
-  globalThis.airpromptsEmit = emit;
   perf.startObservers();
-  addEventListener("py:error", (event) => airprompts.__rejectReady(event.detail || new Error("Python failed to start")));
-  const script = document.createElement("script");
-  script.type = "py";
-  script.src = new URL("app/main.py", base).href;
-  script.setAttribute("config", JSON.stringify(config));
-  (document.body || document.documentElement).appendChild(script);
-  await import(new URL("static/vendor/pyscript/core.js", base).href);
+  const page = globalThis.airpromptsOptions || {};
+  // Read by app/main.py in the worker: autostart false leaves a needed migration to the caller.
+  const host = {
+    search: location.search,
+    options: { autostart: options.autostart !== false, ...(page.warmUp === false ? { warmUp: false } : {}) },
+  };
+  const engine = startEngine({
+    config,
+    mainUrl: new URL("app/main.py", base).href,
+    host,
+    onReady: () => {
+      document.documentElement.dataset.migrationReady = "true";
+      airprompts.__resolveReady(true);
+    },
+    onFail: (error) => airprompts.__rejectReady(error),
+  });
+  globalThis.__airpromptsDispatch = engine.dispatch;
   await airprompts.ready;
   return airprompts;
 }
