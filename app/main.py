@@ -14,6 +14,7 @@ import asyncio
 import json
 import logging
 import sys
+import time
 
 import js
 from pyodide.ffi import create_proxy
@@ -73,6 +74,48 @@ def publish_events(services: Services) -> None:
     services.events.subscribe("*", forward)
 
 
+class PageMeasurements:
+    """Feed the page's long tasks and frame gaps to the monitor, on a page the console does not measure.
+
+    The page (static/js/engine.js) samples frames while a run goes and observes
+    long tasks; ``js.airpromptsPerf.drain()`` asks it for what it measured since
+    the last call. Fed during a run (at most every ``INTERVAL_S``), at its end,
+    and before the monitor answers ``getMetrics``.
+    """
+
+    INTERVAL_S = 0.5
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self._last = 0.0
+        self._tasks: set[asyncio.Task] = set()
+
+    def __repr__(self) -> str:
+        return f"<PageMeasurements pending={len(self._tasks)}>"
+
+    async def feed(self) -> None:
+        """Record what the page measured since the last feed."""
+        long_tasks, gaps = (await js.airpromptsPerf.drain()).to_py()
+        monitor = self.services.monitor
+        for _start, duration in long_tasks:
+            monitor.record_long_task(float(duration))
+        for gap in gaps:
+            monitor.record_frame_gap(float(gap))
+
+    def on_event(self, name: str, _payload: dict) -> None:
+        now = time.monotonic()
+        if name in ("complete", "failed") or (name == "progress" and now - self._last >= self.INTERVAL_S):
+            self._last = now
+            task = asyncio.ensure_future(self.feed())
+            self._tasks.add(task)
+            task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.debug("page measurements not fed: %r", task.exception())
+
+
 async def start() -> None:
     storage = BrowserStorage()
     services = build(
@@ -86,7 +129,21 @@ async def start() -> None:
     )
     publish_events(services)
     api = Api(services)
-    dispatch = create_proxy(api.dispatch)  # lives as long as the page
+    handler = api.dispatch
+    if not js.airpromptsHost.console:
+        # The console feeds the monitor itself (app/ui/console.py); elsewhere main does.
+        measurements = PageMeasurements(services)
+        services.events.subscribe("*", measurements.on_event)
+
+        async def handler(service: str, method: str, args_json: str) -> str:
+            if service == "performanceMonitor":
+                try:
+                    await measurements.feed()
+                except Exception as exc:  # the figures are extra: never fail the call for them
+                    log.debug("page measurements not fed: %r", exc)
+            return await api.dispatch(service, method, args_json)
+
+    dispatch = create_proxy(handler)  # lives as long as the page
     js.__airpromptsDispatch = dispatch
     sys.modules["__main__"].services = services  # devtools: inspect from the PyScript REPL
     recovered = {}

@@ -8,11 +8,9 @@ import * as storage from "./storage.js";
 import * as perf from "./perf.js";
 import { emit } from "./api.js";
 
+// What the worker may ask: storage.js's localStorage functions (local*), the fault seam, the page's measurements.
 const ANSWERS = {
-  localKeys: storage.localKeys,
-  localGet: storage.localGet,
-  localChanged: storage.localChanged,
-  localWrite: storage.localWrite,
+  ...Object.fromEntries(Object.entries(storage).filter(([name, fn]) => name.startsWith("local") && typeof fn === "function")),
   checkFaults: storage.checkFaults,
   perfDrain: perf.drain,
 };
@@ -55,6 +53,7 @@ export function startEngine({ config, mainUrl, host, onReady, onFail }) {
         break;
       }
       case "emit":
+        measure(data.name, data.text);
         emit(data.name, data.text);
         break;
       case "result": {
@@ -78,6 +77,22 @@ export function startEngine({ config, mainUrl, host, onReady, onFail }) {
   worker.onerror = (event) => {
     event.preventDefault?.();
     fail(new Error(`AirPrompts Migrate worker failed: ${event.message || "could not load"}`));
+  };
+
+  // Frames are sampled while a run goes (app/main.py PageMeasurements drains them with the long tasks).
+  let measuredRun = null;
+  const measure = (name, text) => {
+    if (name === "phase") {
+      const runId = JSON.parse(text).runId;
+      if (runId && runId !== measuredRun) {
+        measuredRun = runId;
+        perf.drain(); // what came before the run is not the run's
+        perf.startFrameSampling();
+      }
+    } else if (name === "complete" || name === "failed") {
+      measuredRun = null;
+      perf.stopFrameSampling();
+    }
   };
 
   const dispatch = (service, method, argsJson) =>

@@ -11,14 +11,15 @@
 //                   {type: "result", id, text}                 answers to "call"
 //                   {type: "ready"} | {type: "failed", message}
 //
-// localStorage exists only on the page: its four bridge functions become "ask"
+// localStorage exists only on the page: its bridge functions (local*) become "ask"
 // round trips, one message per batch of keys (a guarded write is compared and
 // written by ONE handler on the page, so no page code can run in between).
 // IndexedDB, Web Locks and crypto.subtle run here, in this worker.
 import * as storage from "./storage.js";
 import * as webcrypto from "./crypto.js";
 
-const LOCAL = ["localKeys", "localGet", "localChanged", "localWrite"];
+// storage.js names every function that touches localStorage local*: those run on the page.
+const LOCAL = Object.keys(storage).filter((name) => name.startsWith("local") && typeof storage[name] === "function");
 
 let nextId = 1;
 const asked = new Map();

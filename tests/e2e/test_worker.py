@@ -211,6 +211,32 @@ def test_a_quota_error_on_the_page_rolls_the_worker_run_back(app):
     assert history[0]["success"] is False
 
 
+def test_the_monitor_sees_the_host_pages_long_tasks_and_frames(app):
+    local = multilingual_store(300)
+    app.seed(local)
+    app.page.goto(app.base_url + HOST + "?autostart=0")
+    app.wait_ready()
+    app.page.evaluate(
+        """() => { window.__events = [];
+            for (const n of ['progress', 'complete', 'failed'])
+                addEventListener('airprompts:' + n, (e) => window.__events.push([n, e.detail])); }"""
+    )
+    assert app.call("api.dataMigrationService.startProgressiveMigration({batchSize: 20, batchDelayMs: 100})")["started"]
+    app.page.wait_for_function("() => window.__events.some(([n, d]) => n === 'progress' && d.processed > 0)")
+    # The host app itself blocks its main thread once during the run (in a task of its own: a
+    # devtools evaluation is not reported as a long task).
+    app.page.evaluate(
+        """() => new Promise((resolve) => setTimeout(() => {
+            const end = performance.now() + 300; while (performance.now() < end); resolve(); }, 0))"""
+    )
+    app.page.wait_for_function("() => window.__events.some(([n]) => n === 'complete' || n === 'failed')")
+    metrics = app.call("api.performanceMonitor.getMetrics()")
+    assert metrics["longTasks"] >= 1, metrics
+    assert metrics["longestTaskMs"] >= 250, metrics
+    assert metrics["frameGapP95Ms"] is not None, metrics
+    assert app.json_local("airprompts_schema_version") == "3.0.0"
+
+
 # ---------------------------------------------------------------------- the fault matrix, Python in the worker
 # A cross-section of test_fault_matrix (the whole of it: AIRPROMPTS_MATRIX_PATH=/tests/e2e/worker.html).
 
