@@ -24,7 +24,7 @@ function errorPayload(error) {
  * `dispatch(service, method, argsJson)` resolves with the JSON text app/api.py answers.
  * `onReady()` runs once Python is ready, `onFail(error)` if it cannot start or the worker dies.
  */
-export function startEngine({ config, mainUrl, host, onReady, onFail }) {
+export function startEngine({ host, onReady, onFail }) {
   const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module", name: "airprompts-migrate" });
   const calls = new Map();
   let nextId = 1;
@@ -103,6 +103,10 @@ export function startEngine({ config, mainUrl, host, onReady, onFail }) {
       worker.postMessage({ type: "call", id, service, method, args: argsJson });
     });
 
-  worker.postMessage({ type: "boot", config, mainUrl, host });
+  // A closed or reloaded page ends its worker at once, so the worker's Web Lock is free for the next load.
+  addEventListener("pagehide", (event) => {
+    if (!event.persisted) worker.terminate();
+  });
+  worker.postMessage({ type: "boot", host });
   return { dispatch, worker };
 }

@@ -3,7 +3,7 @@
 // main thread. The page side is static/js/engine.js; they talk by messages on
 // the worker's one port, so every message arrives in the order it was sent:
 //
-//   page -> worker  {type: "boot", config, mainUrl, host}     once
+//   page -> worker  {type: "boot", host}                     once
 //                   {type: "call", id, service, method, args}  window.airprompts calls (JSON text)
 //                   {type: "answer", id, result | error}       answers to "ask"
 //   worker -> page  {type: "ask", id, kind, args}              localStorage, the fault seam, the page's measurements
@@ -51,18 +51,48 @@ function memory() {
   return m ? [m.usedJSHeapSize, m.totalJSHeapSize, m.jsHeapSizeLimit] : [0, 0, 0];
 }
 
-async function boot({ config, mainUrl, host }) {
-  const { loadPyodide } = await import(config.interpreter);
-  const pyodide = await loadPyodide({ indexURL: new URL("./", config.interpreter).href });
-  const files = Object.entries(config.files || {});
-  const [, bodies, main] = await Promise.all([
-    pyodide.loadPackage(config.packages || [], { messageCallback: () => {} }),
-    Promise.all(files.map(([url]) => fetchOk(url).then((r) => r.arrayBuffer()))),
-    fetchOk(mainUrl).then((r) => r.text()),
+// The repository's root (this file is static/js/worker.js) and the vendored Pyodide of `make setup`.
+const BASE_URL = new URL("../../", import.meta.url).href;
+const PYODIDE_URL = new URL("../vendor/pyodide/pyodide.mjs", import.meta.url).href;
+const HOME = "/home/pyodide/";
+
+const isRelative = (path) => typeof path === "string" && (path.startsWith("./") || path.startsWith("../"));
+const absolute = (path) => (isRelative(path) ? new URL(path, BASE_URL).href : path);
+
+/** Return pyscript.toml (read by Python's tomllib) with its URLs absolute; the [files] targets stay paths. */
+function readConfig(pyodide, text) {
+  const read = pyodide.runPython("import json, tomllib\nlambda text: json.dumps(tomllib.loads(text))");
+  let config;
+  try {
+    config = JSON.parse(read(text));
+  } finally {
+    read.destroy();
+  }
+  config.interpreter = absolute(config.interpreter);
+  if (config.interpreter !== PYODIDE_URL) {
+    throw new Error(`pyscript.toml names the interpreter ${config.interpreter}; the worker runs ${PYODIDE_URL}`);
+  }
+  config.packages = (config.packages || []).map(absolute);
+  config.files = Object.fromEntries(Object.entries(config.files || {}).map(([url, path]) => [absolute(url), path]));
+  return config;
+}
+
+async function boot({ host }) {
+  const [{ loadPyodide }, toml, main] = await Promise.all([
+    import(PYODIDE_URL),
+    fetchOk(new URL("pyscript.toml", BASE_URL)).then((r) => r.text()),
+    fetchOk(new URL("app/main.py", BASE_URL)).then((r) => r.text()),
   ]);
-  const home = "/home/pyodide/";
+  const pyodide = await loadPyodide({ indexURL: new URL("./", PYODIDE_URL).href });
+  const config = readConfig(pyodide, toml);
+  globalThis.airpromptsConfig = config;
+  const files = Object.entries(config.files);
+  const [, bodies] = await Promise.all([
+    pyodide.loadPackage(config.packages, { messageCallback: () => {} }),
+    Promise.all(files.map(([url]) => fetchOk(url).then((r) => r.arrayBuffer()))),
+  ]);
   files.forEach(([, path], i) => {
-    const target = home + path.replace(/^\.\//, "");
+    const target = HOME + path.replace(/^\.\//, "");
     pyodide.FS.mkdirTree(target.slice(0, target.lastIndexOf("/")));
     pyodide.FS.writeFile(target, new Uint8Array(bodies[i]));
   });
@@ -78,8 +108,9 @@ async function boot({ config, mainUrl, host }) {
       fail: (message) => postMessage({ type: "failed", message: String(message) }),
     },
   });
-  pyodide.runPython(`import sys\nif ${JSON.stringify(home.slice(0, -1))} not in sys.path: sys.path.insert(0, ${JSON.stringify(home.slice(0, -1))})`);
-  await pyodide.runPythonAsync(main, { filename: home + "app/main.py" });
+  const home = JSON.stringify(HOME.slice(0, -1));
+  pyodide.runPython(`import sys\nif ${home} not in sys.path: sys.path.insert(0, ${home})`);
+  await pyodide.runPythonAsync(main, { filename: HOME + "app/main.py" });
 }
 
 async function fetchOk(url) {
