@@ -272,7 +272,7 @@ def test_fault_at_point_in_the_worker(tab, reference, scenario_log, mode, phase,
 
 
 def test_reload_while_rolling_back_in_the_worker(tab, reference, scenario_log):
-    fm.test_reload_while_rolling_back(tab, reference, scenario_log, "switch-collections", 1)
+    fm.test_reload_while_rolling_back(tab, reference, scenario_log, "collections", 2)
 
 
 def test_two_tabs_with_workers_migrate_exactly_once(tab, reference, scenario_log):
