@@ -55,6 +55,8 @@ from app.core.errors import (
     RolledBack,
     VerificationFailed,
     WriteConflict,
+    as_app_error,
+    describe,
 )
 from app.core.events import EventBus
 from app.core.issues import Issue, Quarantined
@@ -176,9 +178,11 @@ def _gc_allowed() -> Iterator[None]:
 
 
 def _error_dict(exc: BaseException) -> dict[str, Any]:
-    if isinstance(exc, MigrateError):
-        return exc.to_dict()
-    return {"name": type(exc).__name__, "message": str(exc), "details": {}}
+    known = as_app_error(exc)
+    if known is not None:
+        return known.to_dict()
+    # Shown to people (history, console): the interpreter's own text stays in the logs.
+    return {"name": "InternalError", "message": describe(exc), "details": {"type": type(exc).__name__}}
 
 
 # ---------------------------------------------------------------------- run state
@@ -1398,12 +1402,12 @@ class MigrationService:
     # ------------------------------------------------------------------ failure
     async def _fail(self, run: _Run, exc: Exception, log: MigrationLogger) -> None:
         """Clean up a run that failed before the switch: the live data was never touched."""
-        log.error(f"migration failed before the switch: {exc}", error=_error_dict(exc), phase=run.phase)
+        log.error(f"migration failed before the switch: {describe(exc)}", error=_error_dict(exc), phase=run.phase)
         await self._record_failure(run, exc, rolled_back=False)
 
     async def _roll_back(self, run: _Run, exc: Exception, log: MigrationLogger) -> NoReturn:
         """Restore the pre-migration backup after a failure from the switch on, then raise RolledBack."""
-        log.error(f"migration failed after the switch began, restoring backup {run.backup_id}: {exc}")
+        log.error(f"migration failed after the switch began, restoring backup {run.backup_id}: {describe(exc)}")
         run.phase = "rollback"
         try:
             await self._write([self._journal_op(run)])
@@ -1416,22 +1420,22 @@ class MigrationService:
             await self._retry(self.backups.restore_backup, run.backup_id, safety_backup=False)
         except Exception as restore_exc:
             log.critical(
-                f"restoring backup {run.backup_id} failed too; recover() retries it on the next load: {restore_exc}"
+                f"restoring backup {run.backup_id} failed too; recover() retries it on the next load: {describe(restore_exc)}"
             )
             self._end_monitor(run)
             self.events.emit("failed", {"runId": run.run_id, "error": _error_dict(exc), "restored": False})
             await self._flush_log()
             raise MigrationError(
-                f"The migration failed ({exc}) and restoring backup {run.backup_id} failed too ({restore_exc}). "
-                "Reload the page: the restore is retried on load.",
+                f"The migration failed: {describe(exc)} Restoring backup {run.backup_id} failed too: "
+                f"{describe(restore_exc)} Reload the page: the restore is retried on load.",
                 run_id=run.run_id,
                 backup_id=run.backup_id,
                 cause=_error_dict(exc),
+                restore_error=_error_dict(restore_exc),
             ) from exc
         await self._record_failure(run, exc, rolled_back=True)
-        name = exc.name if isinstance(exc, MigrateError) else type(exc).__name__
         message = (
-            f"The migration failed while writing the new data ({name}: {exc}); every key was restored "
+            f"The migration could not write the new data: {describe(exc)} It was undone: every key was restored "
             f"from backup {run.backup_id}, so your data is as it was before."
         )
         displaced = [f"{area}:{key}" for area, key, _ in run.displaced]
@@ -1568,7 +1572,7 @@ class MigrationService:
                 raise MigrationError("the interrupted run has no backup id")
             await self._retry(self.backups.restore_backup, run.backup_id, safety_backup=False)
         except Exception as exc:
-            log.critical(f"cannot roll back the interrupted run: {exc}")
+            log.critical(f"cannot roll back the interrupted run: {describe(exc)}")
             return {"resumed": run.run_id, "outcome": "failed", "error": _error_dict(exc)}
         await self._record_failure(run, MigrationError(f"interrupted run rolled back: {reason}"), rolled_back=True)
         return {"resumed": run.run_id, "outcome": "rolled-back", "reason": reason}

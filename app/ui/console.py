@@ -15,7 +15,7 @@ from typing import Any, Awaitable, Callable, Mapping
 import js
 from pyodide.ffi import create_proxy
 
-from app.core.errors import MigrateError
+from app.core.errors import MigrateError, describe
 from app.core.keys import is_app_key
 from app.ui import chart
 from app.ui import format as fmt
@@ -168,7 +168,7 @@ class Console:
             self.notify(f"{exc.name}: {exc.message}")
         except Exception as exc:  # the console must stay usable whatever a service does
             log.exception("console action failed")
-            self.notify(f"Unexpected error: {type(exc).__name__}: {exc}")
+            self.notify(describe(exc))
         return None
 
     def notify(self, message: str, kind: str = "error") -> None:
@@ -1068,6 +1068,6 @@ async def mount(services: Any, api: Any) -> Console:
         log.exception("the console failed to start")
         boot = js.document.getElementById("boot")
         if boot:
-            boot.textContent = f"The console failed to start: {type(exc).__name__}: {exc}"
+            boot.textContent = f"The console failed to start: {describe(exc)}"
             boot.dataset.state = "failed"
     return console
