@@ -334,21 +334,19 @@ class _Report:
             }
         return entry
 
-    def add_batch(self, src: _Source, result: BatchResult, fragment: str) -> None:
-        entry = self.source(src)
-        entry["migrated"] += len(result.records)
-        entry["quarantined"] += len(result.quarantined)
-        for version, count in result.counts.items():
-            entry["byVersion"][version] = entry["byVersion"].get(version, 0) + count
+    def add_batch(self, src: _Source, result: BatchResult, fragment: str) -> dict[str, Any]:
+        """Add one transformed batch; return its part of the report (staged with it, for a resume)."""
         # The transformer also lists each quarantined record as an issue; those go under "quarantined".
         bad = {q.index for q in result.quarantined}
-        for issue in result.repairs:
-            if issue.index in bad:
-                continue
-            self.repairs.append({**issue.to_dict(), "source": src.id})
+        piece: dict[str, Any] = {
+            "migrated": len(result.records),
+            "counts": dict(result.counts),
+            "repairs": [{**issue.to_dict(), "source": src.id} for issue in result.repairs if issue.index not in bad],
+            "quarantined": [],
+        }
         for q in result.quarantined:
             record_id = q.record.get("id") if isinstance(q.record, dict) else None
-            self.quarantined.append(
+            piece["quarantined"].append(
                 {
                     "kind": q.kind,
                     "index": q.index,
@@ -359,6 +357,18 @@ class _Report:
                     "quarantineKey": _quarantine_key(self.run.run_id, src.id, q.index),
                 }
             )
+        self.add_piece(src, piece, fragment)
+        return piece
+
+    def add_piece(self, src: _Source, piece: Mapping[str, Any], fragment: str) -> None:
+        """Add a batch's part of the report, as ``add_batch`` made it (here or before a reload)."""
+        entry = self.source(src)
+        entry["migrated"] += piece["migrated"]
+        entry["quarantined"] += len(piece["quarantined"])
+        for version, count in piece["counts"].items():
+            entry["byVersion"][version] = entry["byVersion"].get(version, 0) + count
+        self.repairs.extend(piece["repairs"])
+        self.quarantined.extend(piece["quarantined"])
         self.fragments.setdefault(src.id, []).append(fragment)
 
     def add_invalid(self, src: _Source, entry: Quarantined) -> None:
@@ -431,6 +441,11 @@ def _quarantine_key(run_id: str, source_id: str, index: int | None) -> str:
 
 def _staging_prefix(run_id: str, source_id: str) -> str:
     return f"{run_id}/{source_id}/"
+
+
+def _summary_prefix(run_id: str, source_id: str) -> str:
+    """Where each staged batch's part of the report waits (outside the prefix its fragments are joined from)."""
+    return f"{run_id}/~batch/{source_id}/"
 
 
 def _merge(first: BatchResult, second: BatchResult) -> BatchResult:
@@ -976,30 +991,47 @@ class MigrationService:
         ctx = Context(src.kind, src.id, run.plan.from_version, run.started_at)
         transformer = CollectionTransformer(ctx, self._validator, references)
         samples = self.use_jsonschema_samples
-        index = 0
         batch_size = run.options["batchSize"]
+        # A resumed run takes back the batches an earlier page staged, with their part of the
+        # report, instead of transforming them again; the text is parsed on from the last one.
+        restored, start, index = (0, 0, 0) if dry or done < 1 else await self._restore_batches(run, src, transformer, report)
+        samples = max(0, samples - index)
+        run.processed += index
+        if restored and not dry:
+            self._emit_progress(run)
         # Staged batches wait here until enough text gathers for one transaction: an IndexedDB
         # transaction costs about 2 ms, as much as the work of a batch.
         pending: list[Op] = []
         pending_chars = 0
         staged_through = done
-        for number, batch in enumerate(self._batches(src, batch_size)):
+        ends: list[int] = []
+        batches = self._batches(src, batch_size, restored, start, ends)
+        for number, batch in enumerate(batches, start=restored):
             started = time.perf_counter()
+            mark = references.mark()
             result, samples = self._run_batch(transformer, batch, index, samples)
             # One encoder call per batch: "[a,b]" without its brackets is the fragment "a,b".
             fragment = jsonstream.dumps(result.records)[1:-1] if result.records else ""
-            report.add_batch(src, result, fragment)
+            piece = report.add_batch(src, result, fragment)
             index += len(batch)
             run.processed += len(batch)
             if not dry and number >= done:
+                summary = {
+                    **piece,
+                    "size": len(batch),
+                    "end": ends[-1] if ends else None,
+                    "ids": [record["id"] for record in result.records],
+                    "refs": references.since(mark),
+                }
                 pending.append(Put("staging", f"{_staging_prefix(run_id, src.id)}{number:06d}", fragment))
+                pending.append(Put("staging", f"{_summary_prefix(run_id, src.id)}{number:06d}", _dumps(summary)))
                 pending += [
                     Put("quarantine", _quarantine_key(run_id, src.id, q.index), _dumps(q.to_dict()))
                     for q in result.quarantined
                 ]
                 pending_chars += len(fragment)
                 staged_through = number + 1
-                if index >= src.count or pending_chars >= STAGE_CHARS or len(pending) >= STAGE_OPS:
+                if index >= src.count or pending_chars >= STAGE_CHARS or len(pending) >= 2 * STAGE_OPS:
                     await self._stage(run, src, pending, staged_through)
                     pending, pending_chars = [], 0
             if not dry:
@@ -1011,20 +1043,58 @@ class MigrationService:
         if pending:  # a count that missed the last batch must not leave it unstaged
             await self._stage(run, src, pending, staged_through)
 
+    async def _restore_batches(
+        self, run: _Run, src: _Source, transformer: CollectionTransformer, report: _Report
+    ) -> tuple[int, int, int]:
+        """Take back the staged batches before the cursor; return how many, where the text goes on, and their records.
+
+        Only an unbroken run of batches from the first, each with its fragment and its summary,
+        is taken back (a journal of an earlier release has no summaries: its batches are
+        transformed again, and not staged twice).
+        """
+        done = run.cursor.get(src.id, 0)
+        fragments = dict(await self.storage.own_scan("staging", _staging_prefix(run.run_id, src.id)))
+        summaries = dict(await self.storage.own_scan("staging", _summary_prefix(run.run_id, src.id)))
+        restored, start, records = 0, 0, 0
+        for number in range(done):
+            suffix = f"{number:06d}"
+            fragment = fragments.get(_staging_prefix(run.run_id, src.id) + suffix)
+            text = summaries.get(_summary_prefix(run.run_id, src.id) + suffix)
+            try:
+                summary = json.loads(text) if text is not None and fragment is not None else None
+            except ValueError:
+                summary = None
+            if not isinstance(summary, dict) or (src.location == "local" and not isinstance(summary.get("end"), int)):
+                break
+            report.add_piece(src, summary, fragment)
+            transformer.seen.update(summary["ids"])
+            transformer.references.restore(src.kind, summary["ids"], summary["refs"])
+            restored, start, records = number + 1, summary.get("end") or 0, records + int(summary["size"])
+        if restored:
+            self.logger.bind(runId=run.run_id).info(
+                f"resumed {src.id} after {restored} staged batches", source=src.id, batches=restored
+            )
+        return restored, start, records
+
     async def _stage(self, run: _Run, src: _Source, ops: list[Op], staged_through: int) -> None:
         """Write staged batches with the journal cursor that counts them, in one transaction."""
         run.cursor[src.id] = staged_through
         await self._write([*ops, self._journal_op(run)])
 
     @staticmethod
-    def _batches(src: _Source, batch_size: int) -> Iterator[list[Any]]:
+    def _batches(
+        src: _Source, batch_size: int, skip: int = 0, start: int = 0, ends: list[int] | None = None
+    ) -> Iterator[list[Any]]:
+        """Yield ``src``'s records in batches, from batch ``skip`` on (at character ``start`` of its text)."""
         if src.location == "local":
             assert src.text is not None
-            yield from jsonstream.iter_array_batches(src.text, batch_size)
+            if skip and not start:
+                return  # the staged batches reached the end of the array
+            yield from jsonstream.iter_array_batches(src.text, batch_size, start=start, ends=ends)
             return
         items = src.items or []
-        for start in range(0, len(items), batch_size):
-            yield items[start : start + batch_size]
+        for first in range(skip * batch_size, len(items), batch_size):
+            yield items[first : first + batch_size]
 
     def _run_batch(
         self, transformer: CollectionTransformer, batch: list[Any], index: int, samples: int

@@ -88,3 +88,50 @@ def test_a_non_error_thrown_by_the_storage_is_named_by_its_domexception_name(tab
     assert ended["name"] == "QuotaExceeded" and ended["isError"], ended
     assert ended["message"].startswith("Browser storage is full: ") and plain(ended["message"]), ended
     assert mx.state(page) == (local, app)
+
+
+# ---------------------------------------------------------------------- resuming from the journal
+
+PROGRESS_INIT_JS = """window.__progress = [];
+addEventListener("airprompts:progress", (event) => { if (!event.detail.remote) window.__progress.push(event.detail.processed); });"""
+
+# Reload the page at the second staging transaction of the templates; keep what was staged by then.
+RELOAD_AT_STAGING_JS = """() => { let n = 0, staged = 0;
+  globalThis.__airpromptsFault = (op, detail) => {
+    if (window.__gone) throw Object.assign(new Error("the page is reloading"), { name: "AbortError" });
+    if (op !== "own_write" || !detail.some((d) => d[1] === "staging" && d[2].includes("/airprompts_templates/"))) return;
+    if (++n === 2) {
+      window.__gone = true;
+      sessionStorage.setItem("__staged", String(staged));
+      location.reload();
+      throw Object.assign(new Error("the page is reloading"), { name: "AbortError" });
+    }
+    staged += detail.filter((d) => d[1] === "staging" && /^[^/]+\\/airprompts_templates\\/\\d+$/.test(d[2])).length;
+  };
+}"""
+
+
+def test_a_reload_in_the_middle_of_a_progressive_run_resumes_from_what_was_staged(tab):
+    local, app = mx.matrix_seed(400)
+    page = tab.fresh(local, app)
+    page.add_init_script(PROGRESS_INIT_JS)
+    page.evaluate(RELOAD_AT_STAGING_JS)
+    batch = 5
+    with page.expect_navigation(timeout=60_000):
+        page.evaluate(f"() => window.airprompts.dataMigrationService.startProgressiveMigration({{batchSize: {batch}}})")
+    mx.wait_ready(page)
+    staged_batches = int(page.evaluate("() => sessionStorage.getItem('__staged')"))
+    assert staged_batches >= 10, staged_batches
+    assert mx.recovered(page)["outcome"] == "completed"
+    progress = page.evaluate("() => window.__progress")
+    # The bar does not fall back: the first figure after the reload already counts the staged records.
+    assert progress and progress[0] >= staged_batches * batch, (progress[:3], staged_batches)
+    assert progress == sorted(progress)
+    logs = mx.call(page, "api.migrationLogger.queryLogs({limit: 1000, text: 'resumed airprompts_templates'})")
+    assert logs and logs[0]["context"]["batches"] == staged_batches, logs[:1]
+    history = mx.call(page, "api.dataMigrationService.getHistory()")
+    _, expected, _ = mx.reference(local, app, started_at=history[0]["startedAt"], batch_size=batch)
+    now = mx.state(page)
+    assert mx.same_as_expected(now, expected, (local, app)), mx.diff(now, expected)
+    assert not mx.ids_unique(*now)
+    assert mx.own(page, ("journal", "staging")) == {"journal": {}, "staging": {}}
