@@ -648,6 +648,8 @@ class MigrationService:
         await self._load_protection()
         text = (await self.storage.own_get(JOURNAL_STORE, [JOURNAL_KEY])).get(JOURNAL_KEY)
         if text is None:
+            if not self._running and not await self.lock.held_elsewhere():
+                await self._clear_pending()  # a page closed between the journal's removal and the flag's
             return None
         if not await self.lock.acquire():
             return {"resumed": None, "outcome": "locked"}
@@ -913,6 +915,7 @@ class MigrationService:
                         needed=needed,
                         available=available,
                     )
+            await self._set_pending(run)
             await self._write([self._journal_op(run)])
         if run.backup_id is None:
             # A page killed after the backup's metadata was written but before the journal
@@ -1446,6 +1449,7 @@ class MigrationService:
                 Delete(JOURNAL_STORE, JOURNAL_KEY),
             ]
         )
+        await self._clear_pending()
         if run.backup_id:
             self.backups.protected.add(run.backup_id)
         self._progress = {**self._progress, "phase": "done", "percent": 100.0, "etaMs": 0, "running": False}
@@ -1574,6 +1578,8 @@ class MigrationService:
             _log.warning(
                 "could not clean up failed run %s; recover() does it on the next load", run.run_id, exc_info=True
             )
+        else:
+            await self._clear_pending()
         if run.backup_id:
             self.backups.protected.discard(run.backup_id)
         self._progress = {**self._progress, "phase": "failed", "running": False}
@@ -1678,6 +1684,34 @@ class MigrationService:
                 Delete(JOURNAL_STORE, JOURNAL_KEY),
             ]
         )
+        await self._clear_pending()
+
+    async def _set_pending(self, run: _Run) -> None:
+        """Tell the loader a run is unfinished (before the journal exists): a later visit then loads Python.
+
+        Best effort: without the flag the run is as safe, only a page whose stored version already
+        reads 3.0.0 would not load the app to finish it.
+        """
+        ok, _ = await self._best_effort(self.storage.local_write, {keys.PENDING_FLAG: run.run_id})
+        if not ok:
+            self.logger.bind(runId=run.run_id).warn(f"could not set {keys.PENDING_FLAG}; the run goes on without it")
+
+    async def _clear_pending(self) -> None:
+        """Remove the loader's flag once no journal is left (a leftover is removed by the next recover())."""
+        ok, present = await self._best_effort(self.storage.local_get, [keys.PENDING_FLAG])
+        if ok and present.get(keys.PENDING_FLAG) is not None:
+            removed, _ = await self._best_effort(self.storage.local_write, {}, [keys.PENDING_FLAG])
+            if not removed:
+                _log.warning("could not remove %s; the next load removes it", keys.PENDING_FLAG)
+
+    async def _best_effort(self, func: Callable[..., Any], *args: Any) -> tuple[bool, Any]:
+        """Await ``func`` (retried as any write, then once more whatever the error); return (done, result)."""
+        for attempt in range(2):
+            try:
+                return True, await self._retry(func, *args)
+            except Exception:
+                _log.warning("%s failed (attempt %d)", getattr(func, "__name__", func), attempt + 1, exc_info=True)
+        return False, None
 
     async def _load_protection(self) -> None:
         text = (await self.storage.own_get("settings", [DUAL_READ_KEY])).get(DUAL_READ_KEY)

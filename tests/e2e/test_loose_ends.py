@@ -135,3 +135,51 @@ def test_a_reload_in_the_middle_of_a_progressive_run_resumes_from_what_was_stage
     assert mx.same_as_expected(now, expected, (local, app)), mx.diff(now, expected)
     assert not mx.ids_unique(*now)
     assert mx.own(page, ("journal", "staging")) == {"journal": {}, "staging": {}}
+
+
+# ---------------------------------------------------------------------- the loader's pending flag
+
+HOST = "/examples/host-app.html"
+FLAG = "airprompts_migrate_pending"
+LOADED_PYODIDE_JS = "() => performance.getEntriesByType('resource').some((e) => e.name.includes('/static/vendor/pyodide/'))"
+
+
+def test_the_pending_flag_makes_the_loader_finish_a_run_whose_version_already_reads_current(tab):
+    local, app = mx.matrix_seed(40)
+    page = tab.fresh(local, app)
+    # The tab goes away (to the host app) just after the switch wrote 3.0.0, before the run's clean-up.
+    mx.install(page, "reload", {"at": "event", "phase": "complete"}, reload_url=tab.base_url + HOST)
+    with page.expect_navigation(timeout=60_000):
+        page.evaluate(mx.START_JS, BATCH)
+    page.wait_for_load_state()
+    left = page.evaluate("() => localStorage.getItem('airprompts_schema_version')")
+    assert left == '"3.0.0"', left  # the synchronous check alone would load no Python
+    mx.wait_ready(page)  # the loader saw the flag and loaded the app
+    assert page.evaluate(LOADED_PYODIDE_JS)
+    rec = mx.recovered(page)
+    assert rec and rec["outcome"] == "completed", rec
+    assert page.evaluate(f"() => localStorage.getItem('{FLAG}')") is None
+    assert mx.own(page, ("journal", "staging")) == {"journal": {}, "staging": {}}
+    history = mx.call(page, "api.dataMigrationService.getHistory()")
+    assert history[0]["success"] is True
+    _, expected, _ = mx.reference(local, app, started_at=history[0]["startedAt"], batch_size=BATCH)
+    assert mx.same_as_expected(mx.state(page), expected, (local, app))
+    # And the flag is not left behind: a further visit to the host app loads no Python.
+    page.goto(tab.base_url + HOST)
+    page.wait_for_selector("html[data-host-state='direct']", state="attached")
+    page.wait_for_timeout(500)
+    assert not page.evaluate(LOADED_PYODIDE_JS)
+
+
+def test_the_flag_is_set_while_the_journal_exists(tab):
+    local, app = mx.matrix_seed(30)
+    page = tab.fresh(local, app)
+    page.evaluate(
+        """() => { window.__flags = []; globalThis.__airpromptsFault = (op, detail) => {
+          if (op === "own_write" && detail.some((d) => d[1] === "journal"))
+            window.__flags.push(localStorage.getItem("airprompts_migrate_pending")); }; }"""
+    )
+    result = mx.call(page, mx.RUN % BATCH)
+    flags = page.evaluate("() => window.__flags")
+    assert flags and set(flags) == {result["runId"]}, flags
+    assert page.evaluate(f"() => localStorage.getItem('{FLAG}')") is None
