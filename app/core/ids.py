@@ -8,6 +8,8 @@ import logging
 import math
 from typing import Any
 
+from app.core.jsonstream import RawNumber
+
 _log = logging.getLogger(__name__)
 
 STABLE_ID_PREFIX = "rec-"
@@ -38,9 +40,15 @@ def id_text(value: Any) -> Any:
     return value
 
 
+def _raw_text(value: Any) -> str:
+    if not isinstance(value, RawNumber):
+        raise TypeError(f"{type(value).__name__} is not JSON")
+    return "\x00number:" + value.text  # its own text: the same on every run
+
+
 def canonical_json(value: Any) -> str:
     """Return ``value`` as canonical JSON text (sorted keys, compact, not ASCII-escaped)."""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_raw_text)
 
 
 def stable_id(record: Any) -> str:

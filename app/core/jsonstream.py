@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import secrets
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,7 +30,86 @@ _log = logging.getLogger(__name__)
 # JSON whitespace only (RFC 8259), exactly what json.loads skips.
 _WS = re.compile(r"[ \t\n\r]*")
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_decoder = json.JSONDecoder()
+
+
+class RawNumber:
+    """A JSON number no double can hold (``1e400``, a 5 000-digit integer), kept as its original text.
+
+    ``json.loads`` reads ``1e400`` as ``inf``, which ``json.dumps`` writes as
+    ``Infinity``: text that the browser's ``JSON.parse`` refuses, so the app would
+    replace the whole collection with an empty default. Kept as text, the number is
+    written back exactly as the user's data held it.
+    """
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RawNumber) and other.text == self.text
+
+    def __hash__(self) -> int:
+        return hash(("RawNumber", self.text))
+
+    def __repr__(self) -> str:
+        return f"RawNumber({self.text!r})"
+
+
+def _parse_float(text: str) -> float | RawNumber:
+    value = float(text)
+    if value - value != 0.0:  # inf or nan: JSON text has no way to say them
+        return RawNumber(text)
+    return value
+
+
+def _parse_int(text: str) -> int | RawNumber:
+    try:
+        return int(text)
+    except ValueError:  # more digits than int() converts (sys.get_int_max_str_digits)
+        return RawNumber(text)
+
+
+def _refuse_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON: the browser's JSON.parse refuses them too.
+    raise ValueError(f"{name} is not JSON")
+
+
+# Floats are rare in the app's data, so their hook costs little; integers keep the C
+# path (the integer hook runs only when a value overflows int(), see loads()).
+_decoder = json.JSONDecoder(parse_float=_parse_float, parse_constant=_refuse_constant)
+_big_decoder = json.JSONDecoder(parse_float=_parse_float, parse_int=_parse_int, parse_constant=_refuse_constant)
+
+
+def _decode(decode: Any, text: str, *args: Any) -> Any:
+    """Run ``decode`` of the fast decoder, then of the one for huge integers; every failure is a JSONDecodeError."""
+    try:
+        try:
+            return getattr(_decoder, decode)(text, *args)
+        except json.JSONDecodeError:
+            raise
+        except ValueError:  # an integer of more digits than int() converts, or NaN/Infinity
+            return getattr(_big_decoder, decode)(text, *args)
+    except json.JSONDecodeError:
+        raise
+    except ValueError as exc:
+        raise json.JSONDecodeError(str(exc), text, args[0] if args else 0) from exc
+    except RecursionError as exc:
+        # JSON.parse reads deeper nesting than Python's parser can: report it, never guess.
+        raise json.JSONDecodeError("nested too deeply to read here", text, args[0] if args else 0) from exc
+
+
+def loads(text: str) -> Any:
+    """Return the value of JSON ``text`` as the browser reads it, with out-of-range numbers kept as RawNumber.
+
+    Raises json.JSONDecodeError (a ValueError) where ``JSON.parse`` would throw,
+    NaN and Infinity included, and for nesting too deep for Python's parser.
+    """
+    return _decode("decode", text)
+
+
+def _raw_decode(text: str, index: int) -> tuple[Any, int]:
+    return _decode("raw_decode", text, index)
 
 
 class MalformedJSON(InvalidInput):
@@ -52,7 +132,7 @@ def iter_array_batches(
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    decode = _decoder.raw_decode
+    decode = _raw_decode
     skip = _WS.match
     end = len(text)
     batch: list[Any] = []
@@ -111,9 +191,34 @@ def count_array(text: str) -> int:
     return sum(len(batch) for batch in iter_array_batches(text, 1000))
 
 
-def dumps(value: Any) -> str:
-    """Return ``value`` as compact JSON text as JSON.stringify writes it."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+# A RawNumber is written as a quoted marker, then the quotes and marker go. The marker
+# holds a random token, so no string of the user's can look like it.
+_RAW_MARK = f"rawnumber-{secrets.token_hex(8)}:"
+_RAW_QUOTED = re.compile('"' + re.escape(_RAW_MARK) + '([^"]*)"')
+
+
+_raw_written = [0]  # RawNumbers written so far: dumps() looks for markers only after one
+
+
+def _raw_default(value: Any) -> str:
+    if isinstance(value, RawNumber):
+        _raw_written[0] += 1
+        return _RAW_MARK + value.text
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def dumps(value: Any, *, sort_keys: bool = False) -> str:
+    """Return ``value`` as compact JSON text as JSON.stringify writes it, RawNumber as its own text.
+
+    Never writes NaN or Infinity (a float ``inf`` raises ValueError): every text
+    this returns parses with the browser's ``JSON.parse``.
+    """
+    written = _raw_written[0]
+    text = json.dumps(
+        value, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_raw_default, sort_keys=sort_keys
+    )
+    if _raw_written[0] != written:
+        text = _RAW_QUOTED.sub(r"\1", text)
     if text.isascii() or not _has_surrogate(text):
         return text
     return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from app.core import ids, keys, timestamps
+from app.core import ids, jsonstream, keys, timestamps
 
 _log = logging.getLogger(__name__)
 
@@ -34,6 +33,9 @@ class LegacyPlan:
     values: dict[str, str] = field(default_factory=dict)  # target key -> JSON text to write
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     legacy_keys: list[str] = field(default_factory=list)
+    # target key -> the key each of its records was read from: one key for all of them,
+    # or one key per record of a merged collection (the records' metadata.sourceKey).
+    origins: dict[str, str | list[str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Return this plan as JSON-compatible data."""
@@ -48,13 +50,12 @@ class LegacyPlan:
 def _parse(text: str) -> tuple[Any, bool]:
     """Return the value of ``text`` and whether it was JSON; a raw string stays a string."""
     try:
-        return json.loads(text), True
+        return jsonstream.loads(text), True
     except ValueError:
         return text, False
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+_dumps = jsonstream.dumps
 
 
 def _updated_ms(record: dict[str, Any]) -> float | None:
@@ -148,6 +149,7 @@ def plan_legacy(local: Mapping[str, str | None]) -> LegacyPlan:
             assert text is not None
             value, is_json = _parse(text)
             plan.values[target] = text if is_json else _dumps(value)
+            plan.origins[target] = source_keys[0]
             continue
         _plan_merge(plan, target, existing, existing_text is not None and existing is not None, source_keys, local)
     return plan
@@ -201,11 +203,13 @@ def _plan_merge(
         )
         if not unchanged:
             plan.values[target] = _dumps(merged)
+            plan.origins[target] = origin
     elif not has_existing and current_key is not None:
         text = local[current_key]
         assert text is not None
         value, is_json = _parse(text)
         plan.values[target] = text if is_json else _dumps(value)
+        plan.origins[target] = current_key
 
 
 def _union(merged: list[Any], origin: list[str], incoming: list[Any], source_key: str) -> None:

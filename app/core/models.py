@@ -75,15 +75,16 @@ class Snippet(_Filed):
 
 
 class Workflow(_Filed):
-    """A 3.0.0 workflow: steps are template ids or step objects."""
+    """A 3.0.0 workflow: steps are step objects (a template step runs through type and selectedTemplateId)."""
 
-    steps: list[str | dict[str, Any]]
+    steps: list[dict[str, Any]]
 
 
 class Folder(_Record):
-    """A 3.0.0 folder."""
+    """A 3.0.0 folder: the live app builds its tree from parent_id, so it keeps both spellings."""
 
     parentId: str | None
+    parent_id: str | None
 
 
 # Earlier versions, documented as models; they are lenient (not strict) because

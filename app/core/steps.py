@@ -29,6 +29,11 @@ STEP_TEMPLATE_REFS = ("templateId", "selectedTemplateId")
 ITEM_REFS = ("itemId",)
 
 _SPECIAL_NAMES = {"is_favorite": "favorite"}
+# Folder fields the live app reads and writes in snake_case (data.md section 6): they stay,
+# and their camelCase twins are added with the same values; the snake_case value wins.
+FOLDER_PAIRS = (("parent_id", "parentId"), ("sort_order", "sortOrder"))
+_FOLDER_KEEP = frozenset(snake for snake, _ in FOLDER_PAIRS)
+TEMPLATE_STEP = "template"
 
 
 class RecordError(InvalidInput):
@@ -93,10 +98,16 @@ _PLANS: dict[tuple[str, ...], tuple[str, ...] | None] = {}
 PLAN_LIMIT = 1024  # shapes, bounded: the data is untrusted
 
 
-def _rename_plan(names: tuple[str, ...]) -> tuple[str, ...] | None:
+_FOLDER_PLANS: dict[tuple[str, ...], tuple[str, ...] | None] = {}
+
+
+def _rename_plan(names: tuple[str, ...], keep: frozenset[str]) -> tuple[str, ...] | None:
     taken = set(names)
     out: list[str] = []
     for name in names:
+        if name in keep:
+            out.append(name)
+            continue
         camel = RENAMES.get(name, UNSEEN)
         if camel is UNSEEN:
             camel = _rename_of(name)
@@ -110,20 +121,27 @@ def _rename_plan(names: tuple[str, ...]) -> tuple[str, ...] | None:
     return tuple(out)
 
 
-def _renamed(obj: dict[str, Any]) -> dict[str, Any]:
-    """Return a copy of ``obj`` with snake_case fields camelCased; camelCase wins on conflict."""
+def _renamed(obj: dict[str, Any], keep: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """Return a copy of ``obj`` with snake_case fields camelCased; camelCase wins on conflict.
+
+    Names in ``keep`` stay as they are (the folder fields the live app reads in snake_case).
+    """
     names = tuple(obj)
-    plan = _PLANS.get(names, UNSEEN)
+    plans = _FOLDER_PLANS if keep else _PLANS
+    plan = plans.get(names, UNSEEN)
     if plan is UNSEEN:
-        plan = _rename_plan(names)
-        if len(_PLANS) < PLAN_LIMIT:
-            _PLANS[names] = plan
+        plan = _rename_plan(names, keep)
+        if len(plans) < PLAN_LIMIT:
+            plans[names] = plan
     if plan is not None:
         return dict(zip(plan, obj.values(), strict=True))
     out: dict[str, Any] = {}
     extra: dict[str, Any] = {}
     renames = RENAMES
     for name, value in obj.items():
+        if name in keep:
+            out[name] = value
+            continue
         camel = renames.get(name, UNSEEN)
         if camel is UNSEEN:
             camel = _rename_of(name)
@@ -144,10 +162,22 @@ def _has_snake_field(obj: dict[str, Any]) -> bool:
     return any("_" in name and is_snake(name) for name in obj)
 
 
-def _step_entry(step: Any) -> Any:
-    """Return one workflow step with camelCase fields and string template ids."""
+def _step_entry(step: Any, workflow_id: Any, index: int) -> Any:
+    """Return one workflow step as a step object the live app runs (data.md section 3, 1.0.0 -> 2.0.0).
+
+    A bare template id becomes ``{id, type: "template", templateId, selectedTemplateId}``;
+    a step object gets camelCase fields, string template ids, and the ``type`` and
+    ``selectedTemplateId`` the app runs it through when it names a template.
+    """
     if ids.is_number(step):
-        return ids.number_text(step)
+        step = ids.number_text(step)
+    if isinstance(step, str):
+        return {
+            "id": f"{ids.id_text(workflow_id)}:{index}",
+            "type": TEMPLATE_STEP,
+            "templateId": step,
+            "selectedTemplateId": step,
+        }
     if not isinstance(step, dict):
         return step
     original = step
@@ -158,11 +188,25 @@ def _step_entry(step: Any) -> Any:
             if step is original:
                 step = dict(step)
             step[ref] = ids.number_text(step[ref])
+    options = step.get("templateOptions")
+    if isinstance(options, list) and any(ids.is_number(option) for option in options):
+        if step is original:
+            step = dict(step)
+        step["templateOptions"] = _id_list(options)
+    template_id = step.get("templateId")
+    names_template = template_id is not None or step.get("selectedTemplateId") is not None
+    if names_template and (step.get("type") is None or step.get("selectedTemplateId") is None):
+        if step is original:
+            step = dict(step)
+        if step.get("type") is None:
+            step["type"] = TEMPLATE_STEP
+        if step.get("selectedTemplateId") is None:
+            step["selectedTemplateId"] = template_id
     return step
 
 
-def _steps(steps: list[Any]) -> list[Any]:
-    new = [_step_entry(step) for step in steps]
+def _steps(steps: list[Any], workflow_id: Any) -> list[Any]:
+    new = [_step_entry(step, workflow_id, index) for index, step in enumerate(steps)]
     # Keep the very same list when nothing changed: cheaper and shares nothing new.
     if all(a is b for a, b in zip(new, steps, strict=True)):
         return steps
@@ -182,8 +226,10 @@ def _stringify_ids(kind: str, rec: dict[str, Any]) -> None:
     if ids.is_number(rec.get("id")):
         rec["id"] = ids.number_text(rec["id"])
     if kind == "folders":
-        if ids.is_number(rec.get("parentId")):
-            rec["parentId"] = ids.number_text(rec["parentId"])
+        for snake, camel in FOLDER_PAIRS[:1]:
+            for name in (snake, camel):
+                if ids.is_number(rec.get(name)):
+                    rec[name] = ids.number_text(rec[name])
         return
     if ids.is_number(rec.get("folderId")):
         rec["folderId"] = ids.number_text(rec["folderId"])
@@ -193,13 +239,37 @@ def _stringify_ids(kind: str, rec: dict[str, Any]) -> None:
     if kind == "workflows":
         steps = rec.get("steps")
         if isinstance(steps, list):
-            rec["steps"] = _steps(steps)
+            rec["steps"] = _steps(steps, rec.get("id"))
+
+
+def _folder_pairs(rec: dict[str, Any]) -> None:
+    """Give a folder both spellings of parent_id and sort_order; the snake_case value wins.
+
+    The live app builds its tree from ``parent_id`` and orders by ``sort_order``
+    (data.md section 6); a camelCase value that differs is kept under legacyFields.
+    """
+    extra: dict[str, Any] = {}
+    for snake, camel in FOLDER_PAIRS:
+        has_snake, has_camel = snake in rec, camel in rec
+        if has_snake:
+            value = rec[snake]
+            if has_camel and not same_value(rec[camel], value):
+                extra[camel] = rec[camel]
+        elif has_camel:
+            value = rec[camel]
+        elif snake == "parent_id":
+            value = None  # no parent named: a root folder, as the app reads it
+        else:
+            continue  # no order to keep: the app orders such folders by name
+        rec[snake] = value
+        rec[camel] = value
+    if extra:
+        _keep_legacy(rec, extra)
 
 
 def _add_folder_fields(kind: str, rec: dict[str, Any]) -> None:
     if kind == "folders":
-        if "parentId" not in rec:
-            rec["parentId"] = None
+        _folder_pairs(rec)
         return
     if "folderId" not in rec:
         rec["folderId"] = None
@@ -301,9 +371,9 @@ def _require_object(record: Any) -> dict[str, Any]:
 
 def rename_fields(kind: str, record: dict[str, Any]) -> dict[str, Any]:
     """Return ``record`` with snake_case fields camelCased, also in a workflow's step objects."""
-    rec = _renamed(_require_object(record))
+    rec = _renamed(_require_object(record), _FOLDER_KEEP if kind == "folders" else frozenset())
     if kind == "workflows" and isinstance(rec.get("steps"), list):
-        rec["steps"] = _steps(rec["steps"])
+        rec["steps"] = _steps(rec["steps"], rec.get("id"))
     return rec
 
 
@@ -384,7 +454,10 @@ def upgrade(
         version = detect_record_version(kind, original, fallback)
     notes: list[Note] = []
     # Only snake_case records need the rebuilding rename; the rest need one shallow copy.
-    rec = _renamed(original) if version in ("legacy", "1.0.0") else dict(original)
+    if version in ("legacy", "1.0.0"):
+        rec = _renamed(original, _FOLDER_KEEP if kind == "folders" else frozenset())
+    else:
+        rec = dict(original)
     if "id" not in rec or rec["id"] is None or rec["id"] == "":
         rec["id"] = ids.stable_id(original)
         notes.append((issues.MISSING_ID, f"record had no id, derived {rec['id']} from its content"))
@@ -417,18 +490,23 @@ def upgrade_ui_preferences(value: Any) -> tuple[Any, list[Note]]:
 
 
 def upgrade_user_settings(value: Any) -> tuple[Any, list[Note]]:
-    """Return user_settings with the performance defaults merged under the user's values."""
+    """Return user_settings camelCased (the app reads ``displayName``), performance defaults under the user's values."""
     if not isinstance(value, dict):
         return value, [(issues.UNKNOWN_SHAPE, f"user_settings is {type(value).__name__}, kept as it is")]
-    performance = value.get("performance")
+    settings = _renamed(value) if _has_snake_field(value) else dict(value)
+    performance = settings.get("performance")
     if performance is None:
-        return {**value, "performance": dict(PERFORMANCE_DEFAULTS)}, []
+        settings["performance"] = dict(PERFORMANCE_DEFAULTS)
+        return settings, []
     if not isinstance(performance, dict):
         note = (issues.UNKNOWN_SHAPE, f"user_settings.performance is {type(performance).__name__}, kept as it is")
-        return dict(value), [note]
-    if all(name in performance for name in PERFORMANCE_DEFAULTS):
-        return dict(value), []
-    return {**value, "performance": {**PERFORMANCE_DEFAULTS, **performance}}, []
+        return settings, [note]
+    if _has_snake_field(performance):
+        performance = _renamed(performance)  # cache_size: 50 is the user's cacheSize
+    if any(name not in performance for name in PERFORMANCE_DEFAULTS):
+        performance = {**PERFORMANCE_DEFAULTS, **performance}
+    settings["performance"] = performance
+    return settings, []
 
 
 def upgrade_items(name: str, value: Any) -> tuple[Any, list[Note]]:

@@ -21,6 +21,17 @@ class Context:
     source_key: str  # e.g. "airprompts_templates" or "AirPromptsDB:templates"
     store_version: str  # version detected for the whole store (fallback for ambiguous records)
     now: str  # ISO 8601 start time of the migration run
+    # Where the records were read from when that is not source_key: a legacy key for all of
+    # them, or one key per record of a merged collection (see LegacyPlan.origins).
+    origins: str | list[str] | None = None
+
+    def origin(self, index: int) -> tuple[str, str | None]:
+        """Return record ``index``'s sourceKey, and "legacy" when it was read from a legacy key."""
+        origins = self.origins
+        if origins is None:
+            return self.source_key, None
+        source = origins if isinstance(origins, str) else origins[index] if index < len(origins) else self.source_key
+        return source, "legacy" if keys.legacy_target(source) is not None else None
 
 
 @dataclass
@@ -56,9 +67,10 @@ class CollectionTransformer:
         counts = result.counts
         for offset, original in enumerate(batch):
             index = start_index + offset
+            source_key, version = ctx.origin(index)
             try:
                 record, notes, version = steps.upgrade(
-                    ctx.kind, original, source_key=ctx.source_key, now=ctx.now, fallback=ctx.store_version
+                    ctx.kind, original, source_key=source_key, now=ctx.now, version=version, fallback=ctx.store_version
                 )
             except steps.RecordError as exc:
                 self._quarantine(result, index, original, None, [f"{exc.code}: {exc.message}"])
@@ -83,7 +95,7 @@ class CollectionTransformer:
     def _quarantine(
         self, result: BatchResult, index: int, original: Any, record_id: str | None, errors: list[str]
     ) -> None:
-        entry = Quarantined(self.ctx.kind, index, self.ctx.source_key, original, errors)
+        entry = Quarantined(self.ctx.kind, index, self.ctx.origin(index)[0], original, errors)
         result.quarantined.append(entry)
         result.repairs.append(Issue(self.ctx.kind, index, record_id, entry.code, "; ".join(errors)))
         _log.info("quarantined %s[%d]: %s", self.ctx.source_key, index, errors[0])

@@ -96,9 +96,11 @@ class References:
                 if isinstance(step, str):
                     refs.append((kind, index, record_id, f"steps.{position}", "templates", step))
                 elif isinstance(step, dict):
+                    named: set[str] = set()  # selectedTemplateId is usually templateId: one warning
                     for name in STEP_TEMPLATE_REFS:
                         target = step.get(name)
-                        if isinstance(target, str) and target:
+                        if isinstance(target, str) and target and target not in named:
+                            named.add(target)
                             refs.append((kind, index, record_id, f"steps.{position}.{name}", "templates", target))
 
     def mark(self) -> int:

@@ -82,9 +82,15 @@ def version_tuple(version: str) -> tuple[int, ...] | None:
         return None
 
 
+# Folder fields the live app itself writes in snake_case: no sign of 1.0.0 (data.md section 3).
+_FOLDER_SNAKE = frozenset({"parent_id", "sort_order"})
+
+
 def _has_snake(record: Mapping[str, Any], kind: str) -> bool:
     renames = RENAMES
     for name in record:
+        if kind == "folders" and name in _FOLDER_SNAKE:
+            continue
         # One dict lookup for a name seen before; is_snake only for a new one.
         camel = renames.get(name, UNSEEN)
         if camel is UNSEEN:
@@ -105,6 +111,8 @@ def _is_v3(kind: str, record: Mapping[str, Any]) -> bool:
     metadata = record.get("metadata")
     if not isinstance(metadata, dict) or metadata.get("schemaVersion") != TARGET:
         return False
+    if kind == "folders":
+        return "parent_id" in record and "parentId" in record
     return kind != "templates" or ("context" in record and "contextEnabled" in record)
 
 

@@ -42,6 +42,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any, Callable, Iterable, Iterator
 
+from app.core import jsonstream
 from app.core.errors import (
     BackupCorrupted,
     BackupNotFound,
@@ -1023,7 +1024,7 @@ def _item_count(state: State) -> int:
             if raw is None:
                 continue
             try:
-                value = json.loads(raw)
+                value = jsonstream.loads(raw)  # deep nesting and NaN are ValueErrors here too
             except ValueError:
                 continue
             if area == "app" and isinstance(value, dict):

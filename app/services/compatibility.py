@@ -53,7 +53,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
-from app.core import keys, timestamps
+from app.core import jsonstream, keys, timestamps
 from app.core.errors import InvalidInput, MigrationInProgress, ValidationFailed
 from app.core.issues import Issue, Quarantined
 from app.core.legacy import plan_legacy
@@ -104,6 +104,7 @@ class _Found:
     value: Any = None
     sources: list[str] = field(default_factory=list)
     app_record: dict[str, Any] | None = None
+    origins: str | list[str] | None = None  # legacy keys the records came from (LegacyPlan.origins)
 
 
 @dataclass
@@ -116,14 +117,13 @@ class _Snapshot:
     recorded: str | None
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+_dumps = jsonstream.dumps
 
 
 def _parse(text: str) -> Any:
     """Return the value of stored ``text``; a raw, non-JSON string stays a string."""
     try:
-        return json.loads(text)
+        return jsonstream.loads(text)
     except ValueError:
         return text
 
@@ -131,7 +131,7 @@ def _parse(text: str) -> Any:
 def _plain(value: Any) -> Any:
     """Return ``value`` as JSON data, raising InvalidInput for anything JSON cannot hold."""
     try:
-        return json.loads(_dumps(value))
+        return jsonstream.loads(_dumps(value))
     except (TypeError, ValueError) as exc:
         raise InvalidInput(f"the value cannot be stored as JSON: {exc}") from exc
 
@@ -237,7 +237,7 @@ class CompatibilityLayer:
         if name in snap.app_names:
             text = (await self.storage.app_get([name])).get(name)
             try:
-                record = json.loads(text) if text is not None else None
+                record = jsonstream.loads(text) if text is not None else None
             except ValueError:
                 record = None
                 self.logger.warn(f"AirPromptsDB record {name!r} is not JSON; read from localStorage instead", name=name)
@@ -254,9 +254,11 @@ class CompatibilityLayer:
             if sources:
                 # The migration's own legacy step, for this target only: merged by id, newer updatedAt wins.
                 subset = {k: snap.local.get(k) for k in (*sources, key)}
-                text = plan_legacy(subset).values.get(key, snap.local.get(key))
+                legacy_plan = plan_legacy(subset)
+                text = legacy_plan.values.get(key, snap.local.get(key))
                 if text is not None:
-                    return _Found("legacy" if snap.local.get(key) is None else "local", key, _parse(text), sources)
+                    location = "legacy" if snap.local.get(key) is None else "local"
+                    return _Found(location, key, _parse(text), sources, origins=legacy_plan.origins.get(key))
         text = snap.local.get(key)
         if text is not None:
             return _Found("local", key, _parse(text), [key])
@@ -264,16 +266,22 @@ class CompatibilityLayer:
             sources = [k for k, v in snap.local.items() if v is not None and keys.legacy_target(k) == key]
             if sources:
                 subset = {k: snap.local[k] for k in sources}
-                text = plan_legacy(subset).values.get(key)
+                legacy_plan = plan_legacy(subset)
+                text = legacy_plan.values.get(key)
                 if text is not None:
-                    return _Found("legacy", key, _parse(text), sources)
+                    return _Found("legacy", key, _parse(text), sources, origins=legacy_plan.origins.get(key))
         return _Found(None, None)
 
     def _upgrade_collection(
-        self, name: str, records: list[Any], source_key: str, store_version: str
+        self,
+        name: str,
+        records: list[Any],
+        source_key: str,
+        store_version: str,
+        origins: str | list[str] | None = None,
     ) -> tuple[list[dict[str, Any]], list[Quarantined], list[Issue], int]:
         """Return the records as the migration would write them, the ones it would quarantine, and the count changed."""
-        ctx = Context(name, source_key, store_version, self._now_iso())
+        ctx = Context(name, source_key, store_version, self._now_iso(), origins)
         result = CollectionTransformer(ctx, self.validator, References()).run(records, 0)
         changed = sum(n for version, n in result.counts.items() if version != TARGET)
         return result.records, result.quarantined, result.repairs, changed
@@ -296,7 +304,7 @@ class CompatibilityLayer:
                 )
                 return []
             records, quarantined, _, changed = self._upgrade_collection(
-                short, found.value, found.source_key or keys.collection_key(short), snap.store_version
+                short, found.value, found.source_key or keys.collection_key(short), snap.store_version, found.origins
             )
             self.transformed_on_read += changed
             if quarantined:

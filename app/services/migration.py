@@ -101,7 +101,7 @@ def _same(a: str | None, b: str | None, area: str) -> bool:
     if a is None or b is None or area != "app":
         return False
     try:
-        return bool(json.loads(a) == json.loads(b))
+        return bool(jsonstream.loads(a) == jsonstream.loads(b))
     except ValueError:
         return False
 
@@ -202,6 +202,7 @@ class _Source:
     raw: str | None = None
     count: int = 0
     error: str | None = None
+    origins: str | list[str] | None = None  # legacy keys the records were read from (LegacyPlan.origins)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -867,7 +868,8 @@ class MigrationService:
                 text = legacy.values.get(source_key, snapshot.local.get(source_key))
                 if text is None:
                     continue
-                sources.append(_Source(source_key, kind, source_key, "local", text=text, raw=text))
+                origins = legacy.origins.get(source_key)
+                sources.append(_Source(source_key, kind, source_key, "local", text=text, raw=text, origins=origins))
             else:
                 raw = snapshot.app.get(kind)
                 if raw is None:
@@ -886,7 +888,7 @@ class MigrationService:
             await self.sleep(0)
             return
         try:
-            record = json.loads(src.raw or "")
+            record = jsonstream.loads(src.raw or "")
         except ValueError as exc:
             src.error = f"the AirPromptsDB record is not JSON ({exc})"
             return
@@ -991,7 +993,7 @@ class MigrationService:
                 )
             return
         report.source(src)
-        ctx = Context(src.kind, src.id, run.plan.from_version, run.started_at)
+        ctx = Context(src.kind, src.id, run.plan.from_version, run.started_at, src.origins)
         transformer = CollectionTransformer(ctx, self._validator, references)
         samples = self.use_jsonschema_samples
         batch_size = run.options["batchSize"]
@@ -1161,7 +1163,7 @@ class MigrationService:
         if source is None:
             return None
         try:
-            value = json.loads(source)
+            value = jsonstream.loads(source)
         except ValueError:
             report.values[key] = INVALID_VALUE
             report.warn(Issue(keys.short_name(key), -1, None, INVALID_VALUE, f"{key} is not JSON; kept as it is"), key)
@@ -1178,7 +1180,7 @@ class MigrationService:
         if raw is None:
             return None
         try:
-            record = json.loads(raw)
+            record = jsonstream.loads(raw)
         except ValueError:
             record = None
         if not isinstance(record, dict) or "value" not in record:
@@ -1408,6 +1410,11 @@ class MigrationService:
         ]
         if ("local", keys.SCHEMA_VERSION_KEY) in differ:
             problems.append("airprompts_schema_version is not 3.0.0")
+        # The live app reads every key with JSON.parse: prove each written value parses where it lies.
+        # (AirPromptsDB records were parsed by the browser to be stored at all.)
+        written = [t.key for t in run.targets if t.area == "local"] + [keys.SCHEMA_VERSION_KEY]
+        for key in await self._retry(self.storage.local_unparsable, written):
+            problems.append(f"local:{key} is not JSON the browser can parse")
         if problems:
             raise VerificationFailed(
                 "The written data does not match what was staged: " + "; ".join(problems), problems=problems

@@ -90,6 +90,14 @@ class Storage(Protocol):
         """
         ...
 
+    async def local_unparsable(self, keys: Iterable[str]) -> list[str]:
+        """Return the keys whose stored value the browser's ``JSON.parse`` refuses (absent keys parse).
+
+        Verify asks it of every value a run wrote: the live app reads each key with
+        ``JSON.parse`` and replaces a value that fails with an empty default.
+        """
+        ...
+
     async def app_keys(self) -> list[str]:
         """Return the keys of ``AirPromptsDB``/``storage`` (empty when the database does not exist)."""
         ...
@@ -146,4 +154,5 @@ def guard_failures(
 
 def utf16_len(text: str) -> int:
     """Return the length of ``text`` in UTF-16 code units, as localStorage counts it."""
-    return len(text.encode("utf-16-le")) // 2
+    # surrogatepass: a JavaScript string may hold lone surrogates, one code unit each.
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2

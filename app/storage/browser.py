@@ -109,6 +109,9 @@ class BrowserStorage:
         keys = list(expect)
         return await self._call(self.js_bridge.localChanged, self._arr(keys), self._arr(expect[k] for k in keys))
 
+    async def local_unparsable(self, keys: Iterable[str]) -> list[str]:
+        return await self._call(self.js_bridge.localUnparsable, self._arr(keys))
+
     async def app_keys(self) -> list[str]:
         return await self._call(self.js_bridge.appKeys)
 

@@ -6,6 +6,7 @@ import asyncio
 import json
 from typing import Callable, Iterable, Mapping, Sequence
 
+from app.core import jsonstream
 from app.core.errors import InvalidInput, QuotaExceeded, StorageUnavailable, WriteConflict
 from app.storage.base import OWN_STORES, Delete, DeletePrefix, Op, Put, guard_failures, utf16_len
 
@@ -66,6 +67,19 @@ class MemoryStorage:
     async def local_changed(self, expect: Mapping[str, str | None]) -> list[str]:
         await self._tick()
         return [key for key, value in expect.items() if self.local.get(key) != value]
+
+    async def local_unparsable(self, keys: Iterable[str]) -> list[str]:
+        await self._tick()
+        bad = []
+        for key in keys:
+            value = self.local.get(key)
+            if value is None:
+                continue
+            try:
+                jsonstream.loads(value)  # as strict as JSON.parse: NaN and Infinity refused
+            except ValueError:
+                bad.append(key)
+        return bad
 
     def local_usage(self) -> int:
         """Return the used localStorage space in UTF-16 code units."""

@@ -75,6 +75,21 @@ export function localChanged(keys, values) {
   return keys.filter((key, i) => (localStorage.getItem(key) ?? null) !== (values[i] ?? null));
 }
 
+// The keys whose value JSON.parse refuses: the live app reads every key with it
+// and replaces a value that fails with an empty default (its next save then wins).
+export function localUnparsable(keys) {
+  return keys.filter((key) => {
+    const value = localStorage.getItem(key);
+    if (value === null) return false;
+    try {
+      JSON.parse(value);
+      return false;
+    } catch (_) {
+      return true;
+    }
+  });
+}
+
 // Set and remove keys in one synchronous task, so a reload cannot split it; on
 // failure (quota above all) put back every previous value before throwing.
 // The guard: each expectKeys[i] must hold expectValues[i] (null or undefined:

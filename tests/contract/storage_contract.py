@@ -127,6 +127,20 @@ async def local_changed_names_only_the_keys_that_differ(storage, faults):
 
 
 @case
+async def local_unparsable_names_what_json_parse_refuses(storage, faults):
+    good = {
+        "list": '[{"n":1e400,"t":"“q” 😀\\r\\n"}]',
+        "text": '"السلام"',
+        "lone": '["\\ud800"]',
+        "big": "[" + "9" * 5000 + "]",
+    }
+    bad = {"inf": "[Infinity]", "nan": '{"a":NaN}', "raw": "dark", "cut": '[{"a":1}', "empty": ""}
+    await storage.local_write({**good, **bad})
+    assert sorted(await storage.local_unparsable([*good, *bad, "absent"])) == sorted(bad)
+    assert await storage.local_unparsable([]) == []
+
+
+@case
 async def app_changed_compares_records_as_json(storage, faults):
     value = [{"id": "t1", "content": "x\u200fy"}, {"id": 2}]
     await storage.app_write({"templates": record("templates", value, 123)})

@@ -77,7 +77,8 @@ TS = "2024-01-01T00:00:00.000Z"
         ("templates", {"id": "a", "folderId": None, "folderIds": [], "tags": []}, "2.0.0"),
         ("templates", {"id": "a", "createdAt": TS}, "2.0.0"),
         ("folders", {"id": "a", "parentId": None}, "2.0.0"),
-        ("folders", {"id": "a", "parent_id": None}, "1.0.0"),
+        ("folders", {"id": "a", "parent_id": None}, "2.0.0"),  # the live app writes parent_id (data.md 3)
+            ("folders", {"id": "a", "parent_id": None, "item_count": 2}, "1.0.0"),
         ("templates", {"id": "a", "metadata": {"schemaVersion": "3.0.0"}, "folderIds": []}, "2.0.0"),
         (
             "templates",

@@ -19,8 +19,13 @@ FILED = {"folderId": None, "folderIds": [], "tags": []}
 GOOD = {
     "templates": {"id": "t", "name": "n", "content": "c", "context": "", "contextEnabled": False, **FILED},
     "snippets": {"id": "s", "name": "n", "content": "c", **FILED},
-    "workflows": {"id": "w", "name": "n", "steps": ["t", {"templateId": "t"}], **FILED},
-    "folders": {"id": "f", "name": "n", "parentId": None},
+    "workflows": {
+        "id": "w",
+        "name": "n",
+        "steps": [{"id": "w:0", "type": "template", "templateId": "t", "selectedTemplateId": "t"}, {"type": "info"}],
+        **FILED,
+    },
+    "folders": {"id": "f", "name": "n", "parentId": None, "parent_id": None},
 }
 for _record in GOOD.values():
     _record.update(createdAt=TS, updatedAt=TS, metadata=dict(META))
@@ -35,8 +40,8 @@ BAD = [
 BAD_BY_KIND = {
     "templates": [("content", 1), ("context", None), ("contextEnabled", "no"), ("tags", "x"), ("folderIds", [1])],
     "snippets": [("content", None), ("folderId", 3), ("tags", [None])],
-    "workflows": [("steps", "a"), ("steps", [1]), ("steps", [None]), ("steps", [["t"]])],
-    "folders": [("parentId", 1), ("parentId", [])],
+    "workflows": [("steps", "a"), ("steps", [1]), ("steps", [None]), ("steps", [["t"]]), ("steps", ["t"])],
+    "folders": [("parentId", 1), ("parentId", []), ("parent_id", 1), ("parent_id", {})],
 }
 GOOD_VARIANTS = [
     ("createdAt", "2024-03-01"), ("createdAt", "2024-03-01T10:00Z"), ("updatedAt", "2024-03-01T10:00:00+02:00"),

@@ -155,5 +155,7 @@ def test_numeric_ids_and_their_references_stay_linked(folder_ids, template_ids, 
         assert migrated["folderId"] == str(original["folder_id"])
         assert migrated["folderId"] in migrated["folderIds"]
     step_refs = out["workflows"][0]["steps"]
-    assert step_refs[0] == str(workflows[0]["steps"][0])
-    assert step_refs[1] == {"templateId": str(workflows[0]["steps"][1]["template_id"])}
+    bare = str(workflows[0]["steps"][0])
+    assert step_refs[0] == {"id": "w:0", "type": "template", "templateId": bare, "selectedTemplateId": bare}
+    named = str(workflows[0]["steps"][1]["template_id"])
+    assert step_refs[1] == {"templateId": named, "type": "template", "selectedTemplateId": named}

@@ -12,6 +12,7 @@ from tests import worked_example
 
 NOW = "2025-06-01T12:00:00.000Z"
 KEY = "airprompts_templates"
+TS = "2024-03-01T10:00:00.000Z"
 
 
 def up(kind, record, source_key=KEY, **kw):
@@ -127,19 +128,49 @@ def test_numeric_ids_and_references_become_decimal_strings():
     assert rec["id"] == "1700000000000"
     assert rec["folderId"] == "5"
     assert rec["folderIds"] == ["5", "x", "6"]
+    # Bare ids become the step objects the live app runs (data.md section 3).
     assert rec["steps"] == [
-        "1700000000001",
-        "tpl",
-        {"templateId": "3", "selectedTemplateId": "4", "stepName": "s", "id": 9},
-        {"templateId": "7"},
+        {
+            "id": "1700000000000:0",
+            "type": "template",
+            "templateId": "1700000000001",
+            "selectedTemplateId": "1700000000001",
+        },
+        {"id": "1700000000000:1", "type": "template", "templateId": "tpl", "selectedTemplateId": "tpl"},
+        {"templateId": "3", "selectedTemplateId": "4", "stepName": "s", "id": 9, "type": "template"},
+        {"templateId": "7", "type": "template", "selectedTemplateId": "7"},
     ]
     folder, _, _ = up("folders", {"id": 2, "name": "f", "parent_id": 1}, source_key="airprompts_folders")
-    assert folder["id"] == "2" and folder["parentId"] == "1"
+    assert folder["id"] == "2" and folder["parentId"] == "1" and folder["parent_id"] == "1"
+
+
+def test_workflow_steps_keep_their_type_and_selection():
+    workflow = {
+        "id": "w",
+        "name": "w",
+        "steps": [
+            {"id": "s1", "type": "info", "content": "Lies dies zuerst – «wichtig»"},
+            {"id": "s2", "type": "insert", "templateId": "t1"},
+            {"id": "s3", "templateOptions": ["t1", 2], "selectedTemplateId": None, "templateId": "t1"},
+            {"id": "s4", "type": "workflow", "workflowId": "w2"},
+        ],
+    }
+    rec, _, _ = up("workflows", workflow, source_key="airprompts_workflows")
+    assert rec["steps"] == [
+        {"id": "s1", "type": "info", "content": "Lies dies zuerst – «wichtig»"},
+        {"id": "s2", "type": "insert", "templateId": "t1", "selectedTemplateId": "t1"},
+        {"id": "s3", "templateOptions": ["t1", "2"], "selectedTemplateId": "t1", "templateId": "t1", "type": "template"},
+        {"id": "s4", "type": "workflow", "workflowId": "w2"},
+    ]
+    again, _, _ = up("workflows", rec, source_key="airprompts_workflows")
+    assert again["steps"] == rec["steps"]
 
 
 def test_workflow_step_conflict_keeps_snake_value_on_the_step():
     rec = steps.rename_fields("workflows", {"steps": [{"template_id": "a", "templateId": "b"}]})
-    assert rec["steps"] == [{"templateId": "b", "legacyFields": {"template_id": "a"}}]
+    assert rec["steps"] == [
+        {"templateId": "b", "legacyFields": {"template_id": "a"}, "type": "template", "selectedTemplateId": "b"}
+    ]
 
 
 def test_booleans_are_not_numeric_ids():
@@ -168,7 +199,7 @@ def test_folder_fields(record, folder_id, folder_ids):
 
 def test_existing_tags_and_folder_parent_are_kept():
     assert steps.add_folder_fields("templates", {"tags": ["a"]})["tags"] == ["a"]
-    assert steps.add_folder_fields("folders", {"id": "f"}) == {"id": "f", "parentId": None}
+    assert steps.add_folder_fields("folders", {"id": "f"}) == {"id": "f", "parent_id": None, "parentId": None}
     assert "folderIds" not in steps.add_folder_fields("folders", {"id": "f"})
 
 
@@ -327,3 +358,48 @@ def test_favorites_and_recent_items_are_camelcased():
     )
     assert value == [{"itemType": "template", "itemId": "17", "accessedAt": NOW}, "raw", {"itemId": "x"}]
     assert steps.upgrade_items("recent_items", value) == (value, [])
+
+
+@pytest.mark.parametrize(
+    ("record", "expected"),
+    [
+        # The live app's own folder: parent_id and sort_order stay, the camelCase twins join them.
+        ({"parent_id": "p", "sort_order": 3}, {"parent_id": "p", "sort_order": 3, "parentId": "p", "sortOrder": 3}),
+        # The real backup's folders: parent_id with sortOrder (the app orders by sort_order).
+        ({"parent_id": None, "sortOrder": 11}, {"parent_id": None, "sortOrder": 11, "parentId": None, "sort_order": 11}),
+        # Written by an earlier migration: only the camelCase pair.
+        ({"parentId": "p", "sortOrder": 2}, {"parentId": "p", "sortOrder": 2, "parent_id": "p", "sort_order": 2}),
+        # Both, differing: the snake_case value wins, the other is kept.
+        (
+            {"parent_id": "a", "parentId": "b", "sort_order": 1, "sortOrder": 1},
+            {"parent_id": "a", "parentId": "a", "sort_order": 1, "sortOrder": 1, "legacyFields": {"parentId": "b"}},
+        ),
+    ],
+)
+def test_folders_keep_parent_id_and_sort_order(record, expected):
+    folder = {"id": "f", "name": "Ordner – «Entwürfe»", "createdAt": TS, **record}
+    rec, _, version = up("folders", folder, source_key="airprompts_folders")
+    assert {k: rec[k] for k in expected} == expected
+    assert version == "2.0.0"
+    again, _, _ = up("folders", rec, source_key="airprompts_folders")
+    assert again == rec
+
+
+def test_a_1_0_0_folder_keeps_its_snake_case_tree_fields():
+    folder = {"id": 4, "name": "日本語", "parent_id": 2, "sort_order": 0, "created_at": TS, "item_count": 3}
+    rec, _, version = up("folders", folder, source_key="airprompts_folders")
+    assert version == "1.0.0"
+    assert rec["parent_id"] == rec["parentId"] == "2"
+    assert rec["sort_order"] == rec["sortOrder"] == 0
+    assert rec["itemCount"] == 3 and "item_count" not in rec and rec["createdAt"] == TS
+
+
+def test_user_settings_are_camel_cased_and_keep_the_users_cache_size():
+    value, _ = steps.upgrade_user_settings(
+        {"display_name": "Zoë", "performance": {"cache_size": 50, "enable_lazy_loading": False}}
+    )
+    assert value == {
+        "displayName": "Zoë",
+        "performance": {"enableVirtualization": True, "enableLazyLoading": False, "cacheSize": 50},
+    }
+    assert steps.upgrade_user_settings(value)[0] == value

@@ -119,11 +119,14 @@ def test_backup_snippet_with_both_spellings_keeps_snake_value():
     assert result.counts == {"1.0.0": 1}
 
 
-def test_backup_folders_parent_id_becomes_parent_id():
+def test_backup_folders_keep_parent_id_and_gain_sort_order():
+    # The live app builds its tree from parent_id and orders by sort_order (data.md section 6).
     backup = load("airprompts-backup.json")
     result = run_all("folders", backup["airprompts_folders"])
     assert [f["parentId"] for f in result.records] == [None, None]
-    assert all("parent_id" not in f for f in result.records)
+    assert [f["parent_id"] for f in result.records] == [None, None]
+    assert [f["sort_order"] for f in result.records] == [11, 12]
+    assert [f["sortOrder"] for f in result.records] == [11, 12]
 
 
 def test_fixture_text_round_trips_through_the_stream_writer():

@@ -124,8 +124,13 @@ async def test_legacy_keys_merge_like_the_migration():
     layer, _ = make(storage)
     before = state(storage)
     got = await layer.get("templates")
-    assert got == expected("templates", [new, other], "airprompts_templates", "legacy")
+    # Each record's sourceKey is the legacy key it was read from (data.md section 3).
+    assert got == [
+        *expected("templates", [new], "ap_templates", "legacy"),
+        *expected("templates", [other], "templates", "legacy"),
+    ]
     assert got[0]["name"] == "New" and got[0]["metadata"]["migratedFrom"] == "legacy"
+    assert [t["metadata"]["sourceKey"] for t in got] == ["ap_templates", "templates"]
     assert await layer.get("theme_preference") == "dark"  # a raw, non-JSON legacy string is kept
     assert await layer.get("ui_preferences") == {"defaultFolderId": None, "expandedFolders": []}
     assert await layer.get("workflows") == []

@@ -594,3 +594,69 @@ async def test_a_collector_turned_off_before_the_run_stays_off():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+# ---------------------------------------------------------------------- what the live app reads
+
+
+async def test_records_read_from_legacy_keys_name_that_key_as_their_source():
+    old = {"id": 1, "name": "Résumé", "content": "x", "updated_at": "2023-01-01T00:00:00Z"}
+    newer = {"id": 1, "name": "Résumé 2", "content": "y", "updated_at": "2024-01-01T00:00:00Z"}
+    other = {"id": 2, "name": "要約", "content": "z", "created_at": "2023-01-01T00:00:00Z"}
+    storage = MemoryStorage(
+        local={
+            "templates": json.dumps([old, other], ensure_ascii=False),
+            "ap_templates": json.dumps([newer], ensure_ascii=False),
+            "ap_snippets": json.dumps([{"id": "s", "name": "S", "content": "c"}]),
+        }
+    )
+    env = Env(storage)
+    await env.migration.run_pending_migrations()
+    templates = json.loads(storage.local["airprompts_templates"])
+    assert [(t["name"], t["metadata"]["sourceKey"], t["metadata"]["migratedFrom"]) for t in templates] == [
+        ("Résumé 2", "ap_templates", "legacy"),
+        ("要約", "templates", "legacy"),
+    ]
+    (snippet,) = json.loads(storage.local["airprompts_snippets"])
+    assert snippet["metadata"]["sourceKey"] == "ap_snippets" and snippet["metadata"]["migratedFrom"] == "legacy"
+
+
+async def test_numbers_no_double_holds_keep_their_text_and_every_value_parses():
+    huge = "9" * 5000
+    text = (
+        '[{"id":"t1","name":"Zahl – «groß»","content":"Σ 😀\\r\\n","score":1e400,"low":-1E400,'
+        f'"big":{huge},"ok":1.5,"created_at":"2024-01-01T00:00:00Z"}}]'
+    )
+    storage = MemoryStorage(local={"airprompts_templates": text, "airprompts_schema_version": '"1.0.0"'})
+    env = Env(storage)
+    result = await env.migration.run_pending_migrations()
+    assert result["success"]
+    written = storage.local["airprompts_templates"]
+    assert "Infinity" not in written and "NaN" not in written
+    assert '"score":1e400' in written and '"low":-1E400' in written and f'"big":{huge}' in written
+    assert await storage.local_unparsable(list(storage.local)) == []
+    (template,) = json.loads(written, parse_float=str, parse_int=str)
+    assert template["content"] == "Σ 😀\r\n" and template["ok"] == "1.5"
+    # A second run has nothing left to change.
+    assert not (await env.migration.check_migration_status())["needed"]
+
+
+async def test_verify_refuses_a_written_value_json_parse_cannot_read_and_rolls_back(monkeypatch):
+    from app.core import jsonstream
+    from app.services import migration as migration_module
+
+    text = json.dumps([{"id": "t1", "name": "Café", "content": "“quoted” ✓", "created_at": "2024-01-01T00:00:00Z"}])
+    local = {"airprompts_templates": text, "airprompts_schema_version": '"1.0.0"', "airprompts_todos": "[]"}
+    storage = MemoryStorage(local=dict(local))
+    env = Env(storage)
+    real = jsonstream.dumps
+
+    def broken(value, **kw):  # a writer bug that emits NaN, which JSON.parse refuses
+        out = real(value, **kw)
+        return out.replace('"contextEnabled":false', '"contextEnabled":NaN')
+
+    monkeypatch.setattr(migration_module.jsonstream, "dumps", broken)
+    with pytest.raises(Exception) as caught:
+        await env.migration.run_pending_migrations()
+    assert "not JSON the browser can parse" in str(caught.value)
+    assert storage.local == local  # rolled back: byte for byte as before
