@@ -671,11 +671,15 @@ class BackupService:
         passphrase: str | None = None,
         keys: Iterable[str] | None = None,
         safety_backup: bool = True,
+        deferred: bool = False,
     ) -> dict:
         """Bring the app data back to exactly its state at ``backup_id``; return what changed.
 
         An encrypted backup always gets a safety backup, because ``recover`` after an
-        interrupted restore has no passphrase and can only roll back to it.
+        interrupted restore has no passphrase and can only roll back to it. ``deferred``
+        marks the restore of a migration's rollback: when a reload interrupts it, ``recover``
+        leaves it to the migration service, which first looks for values written during
+        the run (``finish_deferred_restore`` finishes it when nothing else will).
         """
         async with self._lock:
             selection = None if keys is None else _selection(keys)
@@ -697,6 +701,8 @@ class BackupService:
                 "encrypted": encrypted,
                 "startedAt": _iso(self.clock()),
             }
+            if deferred:
+                journal["deferred"] = True
             await self.storage.own_write([Put("journal", JOURNAL_RESTORE, _dumps(journal))])
             result = await self._apply(state, selection, rollback=True)
             await self.storage.own_write([Delete("journal", JOURNAL_RESTORE)])
@@ -936,9 +942,19 @@ class BackupService:
             if orphans:
                 report = {"operation": "backup", "outcome": "discarded", "backupId": orphans[0], "backupIds": orphans}
             text = (await self.storage.own_get("journal", [JOURNAL_RESTORE])).get(JOURNAL_RESTORE)
-            if text is not None:
+            if text is not None and _deferred(text):
+                report = {"operation": "restore", "outcome": "deferred", "backupId": _journal(text).get("backupId")}
+            elif text is not None:
                 report = await self._recover_restore(text)
             return report
+
+    async def finish_deferred_restore(self) -> dict | None:
+        """Finish an interrupted restore that ``recover`` left to the migration service; None when there is none."""
+        async with self._lock:
+            text = (await self.storage.own_get("journal", [JOURNAL_RESTORE])).get(JOURNAL_RESTORE)
+            if text is None or not _deferred(text):
+                return None
+            return await self._recover_restore(text)
 
     async def _discard_orphans(self) -> list[str]:
         complete = {m["id"] for m in await self.list_backups()}
@@ -949,10 +965,7 @@ class BackupService:
         return orphans
 
     async def _recover_restore(self, text: str) -> dict:
-        try:
-            journal = json.loads(text)
-        except ValueError:
-            journal = {}
+        journal = _journal(text)
         backup_id = journal.get("backupId")
         safety_id = journal.get("safetyBackupId")
         selection = journal.get("keys")
@@ -985,6 +998,18 @@ class BackupService:
             return {"operation": "restore", "outcome": "discarded", "backupId": backup_id, "safetyBackupId": safety_id}
         self.log.error("the interrupted restore of %s can neither finish nor roll back", backup_id)
         return {"operation": "restore", "outcome": "failed", "backupId": backup_id, "safetyBackupId": safety_id}
+
+
+def _journal(text: str) -> dict:
+    try:
+        journal = json.loads(text)
+    except ValueError:
+        return {}
+    return journal if isinstance(journal, dict) else {}
+
+
+def _deferred(text: str) -> bool:
+    return _journal(text).get("deferred") is True
 
 
 def _selection(keys: Iterable[str]) -> list[str]:

@@ -10,7 +10,7 @@ failure from the switch on restores the pre-migration backup.
 
 Journal (own store ``journal``, key ``current``, JSON text)::
 
-    {"format": 1, "runId": "mig-...", "phase": "backup" | "transform" | "switch" | "rollback",
+    {"format": 1, "runId": "mig-...", "phase": "backup" | "transform" | "switch" | "rollback" | "complete",
      "startedAt": ISO (the ``now`` of timestamp repairs: a resumed run is identical),
      "startedAtMs": int, "fromVersion": "1.0.0", "plan": Plan.to_dict(),
      "fingerprint": "blake2b:" + hash of every app key and record at detect (a resume over
@@ -21,10 +21,14 @@ Journal (own store ``journal``, key ``current``, JSON text)::
      # from phase "switch" on:
      "targets": [{"area": "local" | "app", "key", "staging": key or prefix, "join": bool,
                   "head", "tail", "sha256", "records"}],
-     "remove": [localStorage keys removed (collections moved to AirPromptsDB)]}
+     "remove": [localStorage keys removed (collections moved to AirPromptsDB)],
+     # phase "complete": the data is verified, only the clean-up is left to write:
+     "historyKey", "entry" (the history entry without its report), "dual" (the dual-read setting)}
 
 Staging keys: ``{runId}/{source_id}/{batch:06d}`` (the batch's records as compact
-JSON joined by commas), ``{runId}/values/{area}/{key}`` (a value's whole target
+JSON joined by commas), ``{runId}/~batch/{source_id}/{batch:06d}`` (that batch's part
+of the report, its kept ids and references, where its text ends: a resumed run takes
+the batch back from them), ``{runId}/values/{area}/{key}`` (a value's whole target
 text) and ``{runId}/~report`` (the report, written with the switch journal).
 Quarantine keys: ``{runId}/{source_id}/{index:08d}`` and
 ``{runId}/{source_id}/collection`` (a whole value that is not a JSON array).
@@ -204,6 +208,11 @@ class _Source:
     error: str | None = None
     origins: str | list[str] | None = None  # legacy keys the records were read from (LegacyPlan.origins)
 
+    @property
+    def read_from(self) -> str:
+        """The key the whole collection was read from: its legacy key when one provided it, else ``id``."""
+        return self.origins if isinstance(self.origins, str) else self.id
+
     def describe(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -325,7 +334,7 @@ class _Report:
         if entry is None:
             entry = self.sources[src.id] = {
                 "kind": src.kind,
-                "sourceKey": src.id,
+                "sourceKey": src.read_from,
                 "location": src.location,
                 "input": src.count,
                 "migrated": 0,
@@ -391,8 +400,8 @@ class _Report:
                 "index": -1,
                 "id": None,
                 "code": INVALID_COLLECTION,
-                "message": f"{src.id} is not a JSON array ({src.error}); left as it is and quarantined whole",
-                "source": src.id,
+                "message": f"{src.read_from} is not a JSON array ({src.error}); left as it is and quarantined whole",
+                "source": src.read_from,
             }
         )
 
@@ -434,6 +443,16 @@ class _Report:
             "legacy": self.legacy,
             "movedToIndexedDB": self.moved,
         }
+
+
+def _is_json(text: str | None) -> bool:
+    if text is None:
+        return True
+    try:
+        jsonstream.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _quarantine_key(run_id: str, source_id: str, index: int | None) -> str:
@@ -650,7 +669,10 @@ class MigrationService:
         text = (await self.storage.own_get(JOURNAL_STORE, [JOURNAL_KEY])).get(JOURNAL_KEY)
         if text is None:
             if not self._running and not await self.lock.held_elsewhere():
-                await self._clear_pending()  # a page closed between the journal's removal and the flag's
+                # A restore of a rollback whose run is gone, and a page closed between the journal's
+                # removal and the flag's: nobody else finishes them.
+                await self.backups.finish_deferred_restore()
+                await self._clear_pending()
             return None
         if not await self.lock.acquire():
             return {"resumed": None, "outcome": "locked"}
@@ -869,7 +891,9 @@ class MigrationService:
                 if text is None:
                     continue
                 origins = legacy.origins.get(source_key)
-                sources.append(_Source(source_key, kind, source_key, "local", text=text, raw=text, origins=origins))
+                # A legacy key's own text is what a quarantine keeps whole (its move may have wrapped it).
+                raw = snapshot.local.get(origins, text) if isinstance(origins, str) else text
+                sources.append(_Source(source_key, kind, source_key, "local", text=text, raw=raw, origins=origins))
             else:
                 raw = snapshot.app.get(kind)
                 if raw is None:
@@ -885,6 +909,12 @@ class MigrationService:
                 src.count = self.count_array(src.text)
             except jsonstream.MalformedJSON as exc:
                 src.error = exc.message
+                if src.raw is not None and src.raw != src.text:
+                    # A legacy key that is not JSON moved as a string: say what is wrong with its own text.
+                    try:
+                        jsonstream.count_array(src.raw)
+                    except jsonstream.MalformedJSON as own:
+                        src.error = f"invalid JSON: {own.message}"
             await self.sleep(0)
             return
         try:
@@ -981,7 +1011,7 @@ class MigrationService:
     ) -> None:
         run_id, done = run.run_id, run.cursor.get(src.id, 0)
         if src.error is not None:
-            entry = Quarantined(src.kind, -1, src.id, src.raw, [f"{INVALID_COLLECTION}: {src.error}"])
+            entry = Quarantined(src.kind, -1, src.read_from, src.raw, [f"{INVALID_COLLECTION}: {src.error}"])
             report.add_invalid(src, entry)
             if not dry and done < 1:
                 run.cursor[src.id] = 1
@@ -1141,7 +1171,17 @@ class MigrationService:
                     staged.append(Put("staging", f"{run.run_id}/values/app/{name}", text))
                 continue
             source = legacy.values.get(key, snapshot.local.get(key))
-            text = self._local_value(key, source, snapshot.local.get(key), version, report)
+            origin = legacy.origins.get(key) if key in legacy.values else None
+            read_from = origin if isinstance(origin, str) else key
+            text = self._local_value(key, source, snapshot.local.get(key), version, report, read_from)
+            if read_from != key and key != keys.PREFIX + "theme_preference" and not _is_json(snapshot.local.get(read_from)):
+                report.warn(
+                    Issue(
+                        keys.short_name(key), -1, None, INVALID_VALUE,
+                        f"{read_from} is not JSON; its text moved to {key} as a string, unchanged",
+                    ),
+                    read_from,
+                )
             if text is not None:
                 staged.append(Put("staging", f"{run.run_id}/values/local/{key}", text))
         collection_keys = {keys.collection_key(kind) for kind in keys.COLLECTIONS}
@@ -1158,19 +1198,21 @@ class MigrationService:
         report.value_targets = [(op.key, op.value) for op in staged if isinstance(op, Put)]
 
     def _local_value(
-        self, key: str, source: str | None, current: str | None, version: str, report: _Report
+        self, key: str, source: str | None, current: str | None, version: str, report: _Report, read_from: str
     ) -> str | None:
+        """Return the new text of value ``key`` (read from ``read_from``: a legacy key, or itself), or None."""
         if source is None:
             return None
         try:
             value = jsonstream.loads(source)
         except ValueError:
             report.values[key] = INVALID_VALUE
-            report.warn(Issue(keys.short_name(key), -1, None, INVALID_VALUE, f"{key} is not JSON; kept as it is"), key)
+            message = f"{read_from} is not JSON; kept as it is"
+            report.warn(Issue(keys.short_name(key), -1, None, INVALID_VALUE, message), read_from)
             return None
         new, found = upgrade_value(key, value, version)
         for issue in found:
-            report.warn(issue, key)
+            report.warn(issue, read_from)
         text = source if ids.canonical_json(new) == ids.canonical_json(value) else _dumps(new)
         report.values[key] = "unchanged" if text == current else "upgraded"
         return None if text == current else text
@@ -1448,15 +1490,25 @@ class MigrationService:
             "legacyKeys": run.plan.legacy_keys,
         }
         entry = self._history_entry(run, result, finished)
-        await self._write(
-            [
-                Put("history", f"{int(finished * 1000):015d}-{run.run_id}", _dumps(entry)),
-                Put("settings", DUAL_READ_KEY, _dumps(dual)),
-                DeletePrefix("staging", run.run_id + "/"),
-                Delete(JOURNAL_STORE, JOURNAL_KEY),
-            ]
-        )
-        await self._clear_pending()
+        history_key = f"{int(finished * 1000):015d}-{run.run_id}"
+        # The data is written and verified: from here on nothing may undo the run. A clean-up that
+        # cannot be written is left to the next load (recover() finishes it, journal phase "complete").
+        cleaned, _ = await self._best_effort(self.storage.own_write, self._cleanup_ops(run, history_key, entry, dual))
+        if cleaned:
+            await self._clear_pending()
+        else:
+            run.phase = "complete"
+            marker = {
+                **run.journal(),
+                "historyKey": history_key,
+                "entry": {k: v for k, v in entry.items() if k != "report"},
+                "dual": dual,
+            }
+            await self._best_effort(self.storage.own_write, [Put(JOURNAL_STORE, JOURNAL_KEY, _dumps(marker))])
+            log.warn(
+                "the migrated data is in place and verified, but the run's clean-up could not be written; "
+                "it is finished on the next load"
+            )
         if run.backup_id:
             self.backups.protected.add(run.backup_id)
         self._progress = {**self._progress, "phase": "done", "percent": 100.0, "etaMs": 0, "running": False}
@@ -1471,6 +1523,32 @@ class MigrationService:
         self.events.emit("complete", result)
         await self._flush_log()
         return result
+
+    @staticmethod
+    def _cleanup_ops(run: _Run, history_key: str, entry: dict[str, Any], dual: dict[str, Any]) -> list[Op]:
+        """Return the writes that end a verified run: its history entry, the dual-read period, no staging or journal."""
+        return [
+            Put("history", history_key, _dumps(entry)),
+            Put("settings", DUAL_READ_KEY, _dumps(dual)),
+            DeletePrefix("staging", run.run_id + "/"),
+            Delete(JOURNAL_STORE, JOURNAL_KEY),
+        ]
+
+    async def _recover_complete(self, run: _Run, journal: dict[str, Any]) -> dict[str, Any]:
+        """Finish the clean-up of a verified run whose page could not write it: the live data is not touched."""
+        report_key = f"{run.run_id}/~report"
+        text = (await self.storage.own_get("staging", [report_key])).get(report_key)
+        entry = {**journal["entry"], "report": None}
+        if text is not None:
+            report = json.loads(text)
+            entry["report"] = {**report, "backupId": run.backup_id}
+        await self._write(self._cleanup_ops(run, str(journal["historyKey"]), entry, journal["dual"]))
+        await self._clear_pending()
+        if run.backup_id:
+            self.backups.protected.add(run.backup_id)
+        self.logger.bind(runId=run.run_id).info("finished the clean-up of the verified run")
+        await self._flush_log()
+        return {"resumed": run.run_id, "outcome": "completed", "result": journal["entry"]}
 
     def _history_entry(self, run: _Run, result: dict[str, Any], finished: float) -> dict[str, Any]:
         return {
@@ -1498,7 +1576,7 @@ class MigrationService:
         try:
             if run.backup_id is None:
                 raise MigrationError("the run has no pre-migration backup")
-            await self._retry(self.backups.restore_backup, run.backup_id, safety_backup=False)
+            await self._retry(self.backups.restore_backup, run.backup_id, safety_backup=False, deferred=True)
         except Exception as restore_exc:
             log.critical(
                 f"restoring backup {run.backup_id} failed too; recover() retries it on the next load: {describe(restore_exc)}"
@@ -1623,7 +1701,15 @@ class MigrationService:
         log = self.logger.bind(runId=run_id)
         log.warn(f"resuming interrupted migration at phase {phase}", phase=phase)
         if phase == "rollback":
-            return await self._recover_rollback(run, "the run was rolling back")
+            return await self._recover_rollback(run, "the run was rolling back", journal)
+        if phase == "complete":
+            try:
+                return await self._recover_complete(run, journal)
+            except (ValueError, KeyError, TypeError) as exc:
+                # The data was verified: never restore over it; only the bookkeeping is lost.
+                await self._discard(run.run_id)
+                log.warn(f"the clean-up journal of the verified run is unusable ({exc}); its staging was removed")
+                return {"resumed": run_id, "outcome": "completed", "reason": "clean-up journal unusable"}
         snapshot: _Snapshot | None = None
         if phase == "switch":
             try:
@@ -1648,12 +1734,22 @@ class MigrationService:
             return {"resumed": run_id, "outcome": "failed", "error": exc.to_dict()}
         return {"resumed": run_id, "outcome": "completed", "result": {k: v for k, v in result.items() if k != "report"}}
 
-    async def _recover_rollback(self, run: _Run, reason: str) -> dict[str, Any]:
+    async def _recover_rollback(self, run: _Run, reason: str, journal: dict[str, Any] | None = None) -> dict[str, Any]:
         log = self.logger.bind(runId=run.run_id)
+        if journal is not None and run.backup_id is not None:
+            # Before the restore erases them: values another writer stored during the run.
+            try:
+                await self._rebuild(run, journal)
+                before = await self.backups.state(run.backup_id)
+                run.originals = self._originals(run, before["local"], before["app"])
+            except Exception as exc:
+                log.warn(f"cannot look for values written during the interrupted run: {describe(exc)}")
+            else:
+                run.displaced = await self._displaced(run, log)
         try:
             if run.backup_id is None:
                 raise MigrationError("the interrupted run has no backup id")
-            await self._retry(self.backups.restore_backup, run.backup_id, safety_backup=False)
+            await self._retry(self.backups.restore_backup, run.backup_id, safety_backup=False, deferred=True)
         except Exception as exc:
             log.critical(f"cannot roll back the interrupted run: {describe(exc)}")
             return {"resumed": run.run_id, "outcome": "failed", "error": _error_dict(exc)}
@@ -1674,7 +1770,7 @@ class MigrationService:
                     break
             if backup_id is None:
                 return {"resumed": run_id, "outcome": "failed", "reason": f"journal unusable ({reason}), no backup"}
-            await self._retry(self.backups.restore_backup, backup_id, safety_backup=False)
+            await self._retry(self.backups.restore_backup, backup_id, safety_backup=False, deferred=True)
             for r in run_ids:
                 await self._discard(r)
             return {"resumed": run_id, "outcome": "rolled-back", "reason": f"journal unusable ({reason})"}
