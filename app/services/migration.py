@@ -962,6 +962,8 @@ class MigrationService:
                 f"Before migrating to {TARGET} (run {run.run_id})",
                 kind="pre-migration",
                 migration_id=run.run_id,
+                # The version detected, also where nothing records it (legacy keys, data_version only).
+                schema_version=run.plan.from_version,
                 state={"local": snapshot.local, "app": snapshot.app},
             )
             run.backup_id = meta["id"]

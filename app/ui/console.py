@@ -569,7 +569,8 @@ class Console:
         backup_id = str(meta["id"])
         description = meta.get("description") or "(no description)"
         kind = meta.get("kind") or ""
-        verdict = self.verified.get(backup_id)
+        # This page's verification, else the last one the backup service remembers (kept across reloads).
+        verdict = self.verified.get(backup_id) or meta.get("verified")
         if verdict is None:
             verified = el("span", "not checked")
         elif verdict.get("ok"):
@@ -739,7 +740,10 @@ class Console:
         meta = await self.call("backupService", "importBackup", str(text))
         by_id("backup-file").value = ""
         await self.refresh_backups()
-        self.notify(f"Imported backup {_backup_name(meta)} as {meta.get('id')}.", "info")
+        if meta.get("alreadyImported"):
+            self.notify(f"This file is backup {_backup_name(meta)}, already stored as {meta.get('id')}: not imported again.", "info")
+        else:
+            self.notify(f"Imported backup {_backup_name(meta)} as {meta.get('id')}.", "info")
 
     # ------------------------------------------------------------------ confirmation dialog
     async def confirm(

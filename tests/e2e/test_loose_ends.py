@@ -6,7 +6,11 @@ One browser context serves the module; every test starts from a wiped origin (``
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e import matrix as mx
 
@@ -183,3 +187,54 @@ def test_the_flag_is_set_while_the_journal_exists(tab):
     flags = page.evaluate("() => window.__flags")
     assert flags and set(flags) == {result["runId"]}, flags
     assert page.evaluate(f"() => localStorage.getItem('{FLAG}')") is None
+
+
+# ---------------------------------------------------------------------- backups in the console
+
+
+def backup_row(page, text: str):
+    return page.locator("#backups-body tr").filter(has_text=text)
+
+
+def test_backup_metadata_is_checked_re_imports_are_recognised_and_verification_is_kept(tab, tmp_path, artifacts_dir):
+    local, app = mx.matrix_seed(20)
+    page = tab.fresh(local, app)
+    result = mx.call(page, mx.RUN % BATCH)
+    page.click("#backups-refresh")
+    # The pre-migration backup shows the version it holds.
+    pre = page.locator(f"#backups-body tr[data-backup-id='{result['backupId']}']")
+    expect(pre).to_contain_text("1.0.0")
+    description = "Avant l’été — “copie” 夏 🌞"
+    meta = mx.call(page, "api.backupService.createFullBackup(arg)", description)
+    page.click("#backups-refresh")
+    row = backup_row(page, description)
+    expect(row).to_contain_text("not checked")
+    row.get_by_role("button", name=re.compile("^Verify")).click()
+    expect(row).to_contain_text("✓ ok")
+    # Reloaded, the console still shows the result.
+    page.reload()
+    mx.wait_ready(page)
+    expect(backup_row(page, description)).to_contain_text("✓ ok")
+    page.locator("#backups-panel").screenshot(path=str(artifacts_dir / "loose-ends-backups-verified.png"))
+
+    exported = mx.call(page, "api.backupService.exportBackup(arg)", meta["id"])
+    good = tmp_path / "backup.json"
+    good.write_text(exported, encoding="utf-8")
+    # The same file again: recognised, no second backup.
+    page.get_by_label("Backup file").set_input_files(str(good))
+    page.get_by_role("button", name="Import").click()
+    expect(page.locator("#notice")).to_contain_text("already stored")
+    expect(backup_row(page, description)).to_have_count(1)
+    # An edited description, version or date: refused.
+    for field, value in (("description", "edited by hand"), ("schemaVersion", "9.9.9"), ("createdAt", "1970-01-01T00:00:00.000Z")):
+        envelope = json.loads(exported)
+        envelope["meta"][field] = value
+        edited = tmp_path / f"edited-{field}.json"
+        edited.write_text(json.dumps(envelope, ensure_ascii=False), encoding="utf-8")
+        page.get_by_label("Backup file").set_input_files(str(edited))
+        page.get_by_role("button", name="Import").click()
+        expect(page.locator("#notice")).to_contain_text("BackupCorrupted")
+        expect(page.locator("#notice")).to_contain_text("metadata")
+        page.click("#notice-close")
+    listed = mx.call(page, "api.backupService.listBackups()")
+    assert len(listed) == 2, [b["description"] for b in listed]
