@@ -238,3 +238,41 @@ def test_backup_metadata_is_checked_re_imports_are_recognised_and_verification_i
         page.click("#notice-close")
     listed = mx.call(page, "api.backupService.listBackups()")
     assert len(listed) == 2, [b["description"] for b in listed]
+
+
+# ---------------------------------------------------------------------- a second tab
+
+
+def test_a_second_tab_shows_the_run_of_the_first_and_offers_no_start(tab, artifacts_dir):
+    local, app = mx.matrix_seed(200)
+    page_a = tab.fresh(local, app)
+    # Tab A's run holds the lock, paused, while tab B loads (however slow the machine).
+    mx.call(page_a, "api.dataMigrationService.startProgressiveMigration({batchSize: 5, batchDelayMs: 150})")
+    page_a.wait_for_function("() => document.getElementById('run-phase').textContent === 'transform'")
+    mx.call(page_a, "api.dataMigrationService.pauseMigration()")
+    page_b = tab.context.new_page()
+    page_b.set_default_timeout(60_000)
+    page_b.goto(tab.base_url + "/")  # autostart on: it finds tab A's run and leaves it alone
+    mx.wait_ready(page_b)
+    expect(page_b.locator("#run-state")).to_have_text("Running in another tab")
+    for button in ("#run-start", "#run-pause", "#run-resume", "#dry-run"):
+        expect(page_b.locator(button)).to_be_disabled()
+    # Tab A goes on: tab B shows its progress as tab A reports it.
+    mx.call(page_a, "api.dataMigrationService.resumeMigration()")
+    page_b.wait_for_function("() => parseFloat(document.getElementById('run-percent').textContent) > 0")
+    first = float(page_b.inner_text("#run-percent").replace("%", ""))
+    page_b.wait_for_function(
+        "(first) => parseFloat(document.getElementById('run-percent').textContent) > first", arg=first
+    )
+    assert "of 2" in page_b.inner_text("#run-processed")  # "… of 2xx" records, not "0 of 0"
+    expect(page_b.locator("#run-start")).to_be_disabled()
+    page_b.locator("#run-panel").screenshot(path=str(artifacts_dir / "loose-ends-second-tab-running.png"))
+    # Tab A finishes: tab B shows the outcome.
+    page_a.wait_for_function("() => document.getElementById('run-state').textContent === 'Finished'", timeout=120_000)
+    expect(page_b.locator("#run-result")).to_be_visible()
+    expect(page_b.locator("#run-result-title")).to_contain_text("Migration complete")
+    expect(page_b.locator("#status-needed")).to_have_text("not needed")
+    page_b.locator("#run-panel").screenshot(path=str(artifacts_dir / "loose-ends-second-tab-done.png"))
+    logs = mx.call(page_a, "api.migrationLogger.queryLogs({limit: 1000})")
+    assert len([e for e in logs if e["message"] == "migration complete"]) == 1
+    page_b.close()
