@@ -10,7 +10,7 @@ WASM_PIP_FLAGS := --no-deps --require-hashes --only-binary=:all: \
 	--platform pyemscripten_2026_0_wasm32 --platform any \
 	--python-version 3.14 --implementation cp --abi cp314 --abi none
 
-.PHONY: setup serve test test-unit test-e2e bench lint clean chromium
+.PHONY: setup serve test test-unit test-e2e bench lint clean chromium schemas constants
 
 setup: $(VENV)/.stamp $(VENDOR)/.stamp
 
@@ -55,6 +55,14 @@ test-e2e: setup chromium
 
 bench: setup chromium
 	$(PY) -m tests.bench.run
+
+# The record JSON Schemas of static/schemas, written from the pydantic models.
+schemas: setup
+	$(PY) -m app.core.schemas
+
+# static/js/constants.js, written from app/core/keys.py and the version registry.
+constants: setup
+	$(PY) -m app.core.jsconstants
 
 lint: setup
 	$(PY) -m ruff check app tests playwright.config.py

@@ -8,10 +8,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from app.core import issues
+from app.core import issues, revisions
 from app.core.ids import stable_id
 from app.core.issues import Issue, Quarantined
-from app.core.models import CHECKERS
 from app.core.schemas import KIND_SCHEMAS, schema_validator
 from app.core.steps import STEP_TEMPLATE_REFS
 
@@ -42,7 +41,7 @@ class Validator:
     def pydantic_errors(kind: str, record: Any) -> list[str]:
         """Return the errors of ``record`` against the 3.0.0 pydantic model (through its checker type)."""
         try:
-            CHECKERS[kind].validate_python(record)
+            revisions.checkers()[kind].validate_python(record)
         except ValidationError as exc:
             return [f"{issues.INVALID_TYPE}: {_where(error['loc'])}: {error['msg']}" for error in exc.errors()]
         return []

@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Callable, Iterator, Mapping, NoReturn
 
-from app.core import ids, jsonstream, keys
+from app.core import ids, jsonstream, keys, revisions
 from app.core.errors import (
     DataChanged,
     InvalidInput,
@@ -68,7 +68,7 @@ from app.core.legacy import LegacyPlan, plan_legacy
 from app.core.planner import Plan, make_plan
 from app.core.transform import BatchResult, CollectionTransformer, Context, upgrade_value
 from app.core.validator import References, Validator
-from app.core.versions import TARGET, version_text
+from app.core.versions import version_text
 from app.services.backup import BackupService
 from app.services.logger import MigrationLogger
 from app.services.performance import PerformanceMonitor
@@ -564,7 +564,7 @@ class MigrationService:
             "needed": plan.needed,
             "currentVersion": plan.recorded_version or plan.from_version,
             "detectedVersion": plan.from_version,
-            "targetVersion": TARGET,
+            "targetVersion": revisions.target(),
             "legacyKeys": plan.legacy_keys,
             "counts": counts,
             "plan": plan.to_dict(),
@@ -766,7 +766,7 @@ class MigrationService:
                 return {
                     "success": True,
                     "fromVersion": plan.from_version,
-                    "toVersion": TARGET,
+                    "toVersion": revisions.target(),
                     "migrated": 0,
                     "quarantined": 0,
                     "warnings": 0,
@@ -959,7 +959,7 @@ class MigrationService:
         if run.backup_id is None:
             meta = await self._retry(
                 self.backups.create_full_backup,
-                f"Before migrating to {TARGET} (run {run.run_id})",
+                f"Before migrating to {revisions.target()} (run {run.run_id})",
                 kind="pre-migration",
                 migration_id=run.run_id,
                 # The version detected, also where nothing records it (legacy keys, data_version only).
@@ -1310,7 +1310,7 @@ class MigrationService:
                     "index": -1,
                     "id": None,
                     "code": MOVED_TO_INDEXEDDB,
-                    "message": f"{largest.key} is too large for localStorage at 3.0.0; moved to {keys.APP_DB}/{keys.APP_STORE}",
+                    "message": f"{largest.key} is too large for localStorage at {revisions.target()}; moved to {keys.APP_DB}/{keys.APP_STORE}",
                     "source": largest.key,
                 }
             )
@@ -1453,7 +1453,7 @@ class MigrationService:
             f"local:{key} should have moved to IndexedDB but is still there" for key in run.remove if ("local", key) in differ
         ]
         if ("local", keys.SCHEMA_VERSION_KEY) in differ:
-            problems.append("airprompts_schema_version is not 3.0.0")
+            problems.append(f"airprompts_schema_version is not {revisions.target()}")
         # The live app reads every key with JSON.parse: prove each written value parses where it lies.
         # (AirPromptsDB records were parsed by the browser to be stored at all.)
         written = [t.key for t in run.targets if t.area == "local"] + [keys.SCHEMA_VERSION_KEY]
@@ -1473,7 +1473,7 @@ class MigrationService:
         result = {
             "success": True,
             "fromVersion": run.plan.from_version,
-            "toVersion": TARGET,
+            "toVersion": revisions.target(),
             "migrated": report.get("migrated", 0),
             "quarantined": report.get("quarantinedCount", 0),
             "warnings": len(report.get("warnings", [])),
@@ -1635,7 +1635,7 @@ class MigrationService:
         result = {
             "success": False,
             "fromVersion": run.plan.from_version,
-            "toVersion": TARGET,
+            "toVersion": revisions.target(),
             "migrated": 0,
             "quarantined": 0,
             "warnings": 0,

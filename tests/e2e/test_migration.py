@@ -59,18 +59,14 @@ HAND_MADE = {
                     "context": "",
                     "contextEnabled": False,
                     "updatedAt": "2024-05-01T12:00:00.000Z",
-                    "metadata": {
-                        "schemaVersion": "3.0.0",
-                        "migratedFrom": "legacy",
-                        "sourceKey": "airprompts_templates",
-                    },
+                    "metadata": {"schemaVersion": "3.0.0", "migratedFrom": "legacy", "sourceKey": "templates"},
                 }
             ],
             "airprompts_workflows": [
                 {
                     "id": "w1",
                     "name": "W",
-                    "steps": [{"templateId": "3", "stepOrder": 1}],
+                    "steps": [{"templateId": "3", "stepOrder": 1, "type": "template", "selectedTemplateId": "3"}],
                     "createdAt": "2024-05-01T12:00:00.000Z",
                     "updatedAt": "2024-05-01T12:00:00.000Z",
                     "folderId": None,
@@ -79,7 +75,7 @@ HAND_MADE = {
                     "metadata": {
                         "schemaVersion": "3.0.0",
                         "migratedFrom": "legacy",
-                        "sourceKey": "airprompts_workflows",
+                        "sourceKey": "airprompts-workflows",
                     },
                 }
             ],
@@ -94,27 +90,25 @@ HAND_MADE = {
                     "folderIds": [],
                     "tags": [],
                     "createdAt": "2024-05-01T12:00:00.000Z",
-                    "metadata": {
-                        "schemaVersion": "3.0.0",
-                        "migratedFrom": "legacy",
-                        "sourceKey": "airprompts_snippets",
-                    },
+                    "metadata": {"schemaVersion": "3.0.0", "migratedFrom": "legacy", "sourceKey": "ap_snippets"},
                 }
             ],
             "airprompts_folders": [
                 {
                     "id": "11",
                     "name": "F",
+                    "parent_id": None,
                     "parentId": None,
                     "createdAt": "2024-05-01T12:00:00.000Z",
+                    "sort_order": 1,
                     "sortOrder": 1,
                     "updatedAt": "2024-05-01T12:00:00.000Z",
-                    "metadata": {"schemaVersion": "3.0.0", "migratedFrom": "legacy", "sourceKey": "airprompts_folders"},
+                    "metadata": {"schemaVersion": "3.0.0", "migratedFrom": "legacy", "sourceKey": "folders"},
                 }
             ],
             "airprompts_ui_preferences": {"viewMode": "list", "defaultFolderId": None, "expandedFolders": []},
             "airprompts_user_settings": {
-                "auto_save": True,
+                "autoSave": True,
                 "performance": {"enableVirtualization": True, "enableLazyLoading": True, "cacheSize": 100},
             },
             "airprompts_theme_preference": "dark",
@@ -157,6 +151,7 @@ HAND_MADE = {
                 {
                     "id": "f1",
                     "name": "F",
+                    "parent_id": None,
                     "parentId": None,
                     "createdAt": "2024-05-01T12:00:00.000Z",
                     "updatedAt": "2024-05-01T12:00:00.000Z",
@@ -167,7 +162,9 @@ HAND_MADE = {
                 {
                     "id": "w1",
                     "name": "W",
-                    "steps": [{"templateId": "1700000000000", "selectedTemplateId": "1700000000000"}],
+                    "steps": [
+                        {"templateId": "1700000000000", "selectedTemplateId": "1700000000000", "type": "template"}
+                    ],
                     "createdAt": "2024-05-01T12:00:00.000Z",
                     "updatedAt": "2024-05-01T12:00:00.000Z",
                     "folderId": None,
@@ -227,6 +224,7 @@ HAND_MADE = {
                     "id": "f1",
                     "name": "F",
                     "parentId": None,
+                    "parent_id": None,
                     "createdAt": "2024-05-01T12:00:00.000Z",
                     "updatedAt": "2024-05-01T12:00:00.000Z",
                     "metadata": {"schemaVersion": "3.0.0", "migratedFrom": "2.0.0", "sourceKey": "airprompts_folders"},
@@ -235,6 +233,7 @@ HAND_MADE = {
                     "id": "f2",
                     "name": "G",
                     "parentId": "f1",
+                    "parent_id": "f1",
                     "createdAt": "2024-05-01T12:00:00.000Z",
                     "updatedAt": "2024-05-01T12:00:00.000Z",
                     "metadata": {"schemaVersion": "3.0.0", "migratedFrom": "2.0.0", "sourceKey": "airprompts_folders"},
@@ -325,6 +324,7 @@ HAND_MADE = {
                     "name": "F",
                     "createdAt": "2024-05-01T12:00:00.000Z",
                     "updatedAt": "2024-05-01T12:00:00.000Z",
+                    "parent_id": None,
                     "parentId": None,
                     "metadata": {"schemaVersion": "3.0.0", "migratedFrom": "2.0.0", "sourceKey": "airprompts_folders"},
                 }
@@ -510,7 +510,9 @@ def test_collection_in_airpromptsdb_migrates_where_it_lives(tab, scenario_log):
     assert "airprompts_templates" not in now[0]  # not copied to localStorage
     assert [w["id"] for w in now[1]["workflows"]["value"]] == ["w-db"]
     assert [w["id"] for w in json.loads(now[0]["airprompts_workflows"])] == ["w-local"]
-    assert json.loads(now[0]["airprompts_workflows"])[0]["steps"] == ["17"]
+    assert json.loads(now[0]["airprompts_workflows"])[0]["steps"] == [
+        {"id": "w-local:0", "type": "template", "templateId": "17", "selectedTemplateId": "17"}
+    ]
     assert_matches_cpython(result, now, local, app)
     scenario_log("migration versions", "migrated", "AirPromptsDB")
     assert_second_run_changes_nothing(page)
