@@ -310,6 +310,8 @@ class _Run:
         if self.phase in ("switch", "rollback"):
             data["targets"] = [target.describe() for target in self.targets]
             data["remove"] = list(self.remove)
+        if self.displaced:
+            data["displaced"] = [list(item) for item in self.displaced]
         return data
 
 
@@ -1575,6 +1577,12 @@ class MigrationService:
         except Exception:
             _log.warning("could not mark the journal for rollback", exc_info=True)
         run.displaced = await self._displaced(run, log)
+        if run.displaced:
+            # Kept before the restore erases them, so a reload from here on cannot lose them.
+            try:
+                await self._write([self._journal_op(run)])
+            except Exception:
+                _log.warning("could not keep the displaced values in the journal", exc_info=True)
         try:
             if run.backup_id is None:
                 raise MigrationError("the run has no pre-migration backup")
@@ -1738,6 +1746,10 @@ class MigrationService:
 
     async def _recover_rollback(self, run: _Run, reason: str, journal: dict[str, Any] | None = None) -> dict[str, Any]:
         log = self.logger.bind(runId=run.run_id)
+        if journal is not None:
+            # Found by the page that began the rollback, before a reload stopped it.
+            kept = journal.get("displaced") or []
+            run.displaced = [(str(item[0]), str(item[1]), str(item[2])) for item in kept if len(item) == 3]
         if journal is not None and run.backup_id is not None:
             # Before the restore erases them: values another writer stored during the run.
             try:
@@ -1747,7 +1759,8 @@ class MigrationService:
             except Exception as exc:
                 log.warn(f"cannot look for values written during the interrupted run: {describe(exc)}")
             else:
-                run.displaced = await self._displaced(run, log)
+                known = {item[:2] for item in run.displaced}
+                run.displaced += [item for item in await self._displaced(run, log) if item[:2] not in known]
         try:
             if run.backup_id is None:
                 raise MigrationError("the interrupted run has no backup id")

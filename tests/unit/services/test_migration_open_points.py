@@ -172,3 +172,33 @@ async def test_a_deferred_restore_whose_run_is_gone_is_finished_on_the_next_load
     assert await reloaded.migration.recover() is None  # no migration journal: it finishes the restore itself
     assert storage.own["journal"] == {}
     assert storage.local["airprompts_templates"] == v1_store().local["airprompts_templates"]
+
+
+async def test_displaced_values_found_before_a_reload_mid_restore_are_kept_even_once_restored():
+    """The reload comes after the restore put the original back: only the journal still knows the value."""
+    storage = v1_store()
+    original = live(storage)
+    foreign = json.dumps([{"id": "n", "name": "Écrit par un autre onglet", "content": "x"}], ensure_ascii=False)
+    state = {"failed": False, "restoring": False}
+
+    def fault(operation, detail):
+        if state["restoring"] and operation == "own_write":  # the restore is written; its clean-up is not
+            raise PageKilled("reloaded after the restore")
+        if operation in ("local_write", "app_write") and state["failed"]:
+            state["restoring"] = True
+        if operation == "local_write" and not state["failed"] and not flag_write(detail):
+            state["failed"] = True
+            storage.local["airprompts_templates"] = foreign  # another tab, during the run
+            raise StorageUnavailable("storage is gone")
+
+    storage.fault = fault
+    with pytest.raises(PageKilled):
+        await Env(storage).migration.run_pending_migrations(batch_size=3)
+    storage.fault = None
+    assert storage.local["airprompts_templates"] == original[0]["airprompts_templates"]  # already restored
+    reloaded = Env(storage)
+    await reloaded.backups.recover()
+    outcome = await reloaded.migration.recover()
+    assert outcome["outcome"] == "rolled-back" and live(storage) == original
+    entry = (await reloaded.migration.get_history())[0]
+    assert entry["displaced"] == [{"area": "local", "key": "airprompts_templates", "value": foreign}]
