@@ -11,8 +11,10 @@
 //       during the dual-read period, they do not make a migration needed), or
 //     * localStorage holds "airprompts_migrate_pending": the migration service's
 //       journal lives in IndexedDB, which JavaScript cannot read synchronously, so
-//       the service is expected to set this flag while its journal exists (an
-//       interrupted run then loads the app on the next visit and recovers).
+//       the service sets this flag before its journal exists and removes it after
+//       the journal is gone (app/services/migration.py); an interrupted run then
+//       loads the app on the next visit and recovers, even once the stored version
+//       already reads 3.0.0.
 //   An unrecorded store whose data lives only in AirPromptsDB is found by an
 //   asynchronous indexedDB.databases() check before the automatic load.
 // - airprompts: window.airprompts (static/js/api.js createApi()), created at once;

@@ -45,6 +45,16 @@ function named(name, message) {
   return error;
 }
 
+// A DOMException from localStorage or IndexedDB often carries no stack, and Pyodide then
+// replaces it with an Error whose text only quotes it: rethrow it as an Error with the same
+// name and message, so Python reads the name (app/core/errors.py maps it).
+export function asError(error) {
+  if (error instanceof Error && typeof error.stack === "string") return error;
+  const name = error && typeof error.name === "string" ? error.name : "Error";
+  const message = error && typeof error.message === "string" ? error.message : String(error);
+  return named(name, message);
+}
+
 // Large well-formed strings cross to Python as UTF-8 bytes: Pyodide copies a
 // Uint8Array several times faster than it converts a JS string. Strings with
 // lone surrogates (which UTF-8 cannot hold) cross as strings, unchanged.
@@ -157,7 +167,7 @@ export function localWrite(setKeys, encodedSetValues, removeKeys, expectKeys, en
         }
       }
     }
-    throw error;
+    throw asError(error);
   }
 }
 
@@ -168,15 +178,15 @@ const connections = new Map();
 function request(req) {
   return new Promise((resolve, reject) => {
     req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error);
+    req.onerror = () => reject(asError(req.error));
   });
 }
 
 function done(tx) {
   return new Promise((resolve, reject) => {
     tx.oncomplete = () => resolve();
-    tx.onerror = () => reject(tx.error || named("AbortError", "The transaction failed"));
-    tx.onabort = () => reject(tx.error || named("AbortError", "The transaction was aborted"));
+    tx.onerror = () => reject(tx.error ? asError(tx.error) : named("AbortError", "The transaction failed"));
+    tx.onabort = () => reject(tx.error ? asError(tx.error) : named("AbortError", "The transaction was aborted"));
   });
 }
 
@@ -198,7 +208,7 @@ function open(name, version, upgrade) {
     };
     req.onerror = () => {
       connections.delete(key);
-      reject(req.error);
+      reject(asError(req.error));
     };
     req.onblocked = () => {
       connections.delete(key);
