@@ -30,39 +30,26 @@
 // reads pyscript.toml (with Python's tomllib) from the folder holding static/js/.
 import { createApi, METHODS } from "./api.js";
 
-export const TARGET_VERSION = "3.0.0";
-export const PENDING_FLAG = "airprompts_migrate_pending";
+import {
+  APP_DB,
+  COLLECTIONS,
+  DATA_VERSION_KEY,
+  LEGACY_KEYS as LEGACY_TABLE,
+  LEGACY_PREFIX,
+  PENDING_FLAG,
+  PREFIX,
+  SCHEMA_VERSION_KEY,
+  TARGET_VERSION,
+  VALUES,
+} from "./constants.js";
 
-// Keys whose presence means the store holds AirPrompts data (app/core/keys.py MANAGED_KEYS).
-const DATA_NAMES = [
-  "templates",
-  "workflows",
-  "snippets",
-  "folders",
-  "tags",
-  "favorites",
-  "recent_items",
-  "ui_preferences",
-  "user_settings",
-  "theme_preference",
-];
-const DATA_KEYS = new Set(DATA_NAMES.map((name) => `airprompts_${name}`));
-// data.md section 1, legacy table (ap_<anything> is checked by prefix).
-const LEGACY_KEYS = new Set([
-  "templates",
-  "workflows",
-  "snippets",
-  "folders",
-  "tags",
-  "favorites",
-  "recent_items",
-  "user_settings",
-  "airprompts-templates",
-  "airprompts-workflows",
-  "airprompts-snippets",
-  "ui-prefs",
-  "theme",
-]);
+export { PENDING_FLAG, TARGET_VERSION };
+
+// Keys whose presence means the store holds AirPrompts data (app/core/keys.py MANAGED_KEYS),
+// and the legacy keys (data.md section 1; ap_<anything> is checked by prefix): constants.js
+// is written from the Python that defines them.
+const DATA_KEYS = new Set([...COLLECTIONS, ...VALUES].map((name) => PREFIX + name));
+const LEGACY_KEYS = new Set(Object.keys(LEGACY_TABLE));
 
 function normalizeVersion(text) {
   if (text == null) return null;
@@ -75,7 +62,7 @@ function normalizeVersion(text) {
 }
 
 function recordedVersion(store) {
-  return normalizeVersion(store.getItem("airprompts_schema_version") ?? store.getItem("airprompts_data_version"));
+  return normalizeVersion(store.getItem(SCHEMA_VERSION_KEY) ?? store.getItem(DATA_VERSION_KEY));
 }
 
 function storageOrNull() {
@@ -94,7 +81,7 @@ export function migrationMayBeNeeded() {
   if (recordedVersion(store) === TARGET_VERSION) return false;
   for (let i = 0; i < store.length; i++) {
     const key = store.key(i);
-    if (DATA_KEYS.has(key) || LEGACY_KEYS.has(key) || (key.startsWith("ap_") && key.length > 3)) return true;
+    if (DATA_KEYS.has(key) || LEGACY_KEYS.has(key) || (key.startsWith(LEGACY_PREFIX) && key.length > 3)) return true;
   }
   return false;
 }
@@ -102,7 +89,7 @@ export function migrationMayBeNeeded() {
 async function appDatabaseExists() {
   if (!globalThis.indexedDB?.databases) return false;
   try {
-    return (await indexedDB.databases()).some((db) => db.name === "AirPromptsDB");
+    return (await indexedDB.databases()).some((db) => db.name === APP_DB);
   } catch (_) {
     return false;
   }
