@@ -7,6 +7,15 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Tests assert no wall-clock time, and hypothesis' per-example deadline is one: on a
+# shared, loaded machine it fails examples that are only slow. Derandomized in CI, so a
+# run there is repeatable.
+settings.register_profile(
+    "project", deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=bool(os.environ.get("CI"))
+)
+settings.load_profile("project")
 
 ROOT = Path(__file__).resolve().parent.parent
 

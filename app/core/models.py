@@ -1,6 +1,6 @@
-"""Pydantic models of the records, per schema version and kind.
+"""The building blocks of the record models; each schema version's models live in its module.
 
-The 3.0.0 models only check: they run in strict mode, so nothing is coerced,
+The target version's models (app.core.revisions.v3_0_0 today) only check: they run in strict mode, so nothing is coerced,
 and the record dict that passed is what gets stored (never a re-serialized
 model). Unknown fields are allowed and kept. The record documents in
 ``static/schemas/`` are generated from these models (``python -m app.core.schemas``);
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, TypeAdapter, WithJsonSchema, with_config
 from typing_extensions import NotRequired, TypedDict
@@ -38,98 +38,10 @@ Timestamp = Annotated[
 ]
 
 
-class _Strict(BaseModel):
+class Strict(BaseModel):
+    """The base of the target version's record models: nothing coerced, unknown fields kept."""
+
     model_config = ConfigDict(extra="allow", strict=True)
-
-
-class Metadata(_Strict):
-    """The 3.0.0 metadata every record carries."""
-
-    schemaVersion: Literal["3.0.0"]
-    migratedFrom: str = ""
-    sourceKey: str = ""
-
-
-class _Record(_Strict):
-    id: Id
-    name: str
-    favorite: bool = False
-    createdAt: Timestamp
-    updatedAt: Timestamp
-    metadata: Metadata
-
-
-class _Filed(_Record):
-    folderId: str | None
-    folderIds: list[str]
-    tags: list[str]
-
-
-class Template(_Filed):
-    """A 3.0.0 template."""
-
-    content: str
-    context: str
-    contextEnabled: bool
-
-
-class Snippet(_Filed):
-    """A 3.0.0 snippet."""
-
-    content: str
-
-
-class Workflow(_Filed):
-    """A 3.0.0 workflow: steps are step objects (a template step runs through type and selectedTemplateId)."""
-
-    steps: list[dict[str, Any]]
-
-
-class Folder(_Record):
-    """A 3.0.0 folder: the live app builds its tree from parent_id, so it keeps both spellings."""
-
-    parentId: str | None
-    parent_id: str | None
-
-
-# Earlier versions, documented as models; they are lenient (not strict) because
-# the migration reads them by shape, not by validation.
-class _Lenient(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-
-class TemplateV1(_Lenient):
-    """A 1.0.0 template: snake_case fields, no folders or tags."""
-
-    id: str | int
-    name: str
-    content: str
-    is_favorite: bool = False
-    created_at: str | int | None = None
-    updated_at: str | int | None = None
-    last_used: str | int | None = None
-
-
-class TemplateV2(_Lenient):
-    """A 2.0.0 template: camelCase fields with folders and tags."""
-
-    id: str | int
-    name: str
-    content: str
-    folderId: str | None = None
-    folderIds: list[str] = []
-    tags: list[str] = []
-    favorite: bool = False
-    createdAt: str | None = None
-    updatedAt: str | None = None
-
-
-MODELS: dict[str, type[_Record]] = {
-    "templates": Template,
-    "workflows": Workflow,
-    "snippets": Snippet,
-    "folders": Folder,
-}
 
 
 def _checker_type(model: type[BaseModel], made: dict[type, Any]) -> Any:
@@ -157,6 +69,7 @@ def _checker_type(model: type[BaseModel], made: dict[type, Any]) -> Any:
     return made[model]
 
 
-_made: dict[type, Any] = {}
-# kind -> the validator the migration runs on every record (see _checker_type).
-CHECKERS: dict[str, TypeAdapter[Any]] = {kind: TypeAdapter(_checker_type(m, _made)) for kind, m in MODELS.items()}
+def checkers(models: dict[str, type[BaseModel]]) -> dict[str, TypeAdapter[Any]]:
+    """Return kind -> the validator the migration runs on every record (see _checker_type)."""
+    made: dict[type, Any] = {}
+    return {kind: TypeAdapter(_checker_type(model, made)) for kind, model in models.items()}

@@ -7,10 +7,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from app.core import keys
+from app.core import keys, revisions
 from app.core.errors import PlanError
-from app.core.steps import STEP_NAMES
-from app.core.versions import TARGET, VERSIONS, detect_store_version, rank, recorded_version, version_tuple
+from app.core.versions import detect_store_version, recorded_version, version_tuple
 
 _log = logging.getLogger(__name__)
 
@@ -35,17 +34,18 @@ class Plan:
 
 
 def _check_version(version: str) -> None:
-    if version in VERSIONS:
+    target = revisions.target()
+    if version in revisions.versions():
         return
     numbers = version_tuple(version)
-    target = version_tuple(TARGET)
-    if numbers is not None and target is not None and numbers > target:
+    newest = version_tuple(target)
+    if numbers is not None and newest is not None and numbers > newest:
         raise PlanError(
-            f"the store is at {version}, newer than {TARGET}: refusing to downgrade",
+            f"the store is at {version}, newer than {target}: refusing to downgrade",
             version=version,
-            target=TARGET,
+            target=target,
         )
-    raise PlanError(f"no migration path from version {version!r} to {TARGET}", version=version, target=TARGET)
+    raise PlanError(f"no migration path from version {version!r} to {target}", version=version, target=target)
 
 
 def make_plan(local: Mapping[str, str | None], app_keys: Iterable[str]) -> Plan:
@@ -75,13 +75,14 @@ def make_plan(local: Mapping[str, str | None], app_keys: Iterable[str]) -> Plan:
             )
     values = [keys.PREFIX + name for name in keys.VALUES if in_local(keys.PREFIX + name)]
     values += [keys.app_source(name) for name in keys.VALUES if name in app_names]
-    steps = list(STEP_NAMES[rank(from_version) :])
+    target = revisions.target()
+    steps = revisions.step_names(from_version)
     # A store holding data without recording the target version still needs the run that records it.
     has_data = bool(collections or values or legacy_keys)
-    needed = bool(steps) or (recorded != TARGET and has_data)
+    needed = bool(steps) or (recorded != target and has_data)
     plan = Plan(
         from_version=from_version,
-        to_version=TARGET,
+        to_version=target,
         steps=steps,
         collections=collections,
         values=values,
@@ -89,5 +90,5 @@ def make_plan(local: Mapping[str, str | None], app_keys: Iterable[str]) -> Plan:
         recorded_version=recorded,
         needed=needed,
     )
-    _log.info("plan %s -> %s, steps %s, needed %s", from_version, TARGET, steps, needed)
+    _log.info("plan %s -> %s, steps %s, needed %s", from_version, target, steps, needed)
     return plan

@@ -1,10 +1,13 @@
-"""The steps of data.md section 3, as pure and idempotent functions of one record or value.
+"""The field operations of data.md section 3, which the schema version modules compose.
 
-Every public function returns a new object and never mutates its argument (the
-executor quarantines the original when a later check fails). Nested values are
-shared with the input unless a step changes them, so a record costs one shallow
-copy, not a deep one. A step reports what it repaired as ``(code, message)``
-notes; ``app.core.transform`` turns them into issues.
+``app.core.revisions`` runs them: each version's ``upgrade`` is a few of these
+calls. They are idempotent. ``rename_fields`` returns a new dict; the others
+change the dict they are given, which the caller owns (a fresh shallow copy of
+the stored record: the original is what gets quarantined when a later check
+fails), and return it. Nested values are shared with the input unless an
+operation changes them, so a record costs one shallow copy, not a deep one.
+Repairs are reported as ``(code, message)`` notes; ``app.core.transform`` turns
+them into issues.
 """
 
 from __future__ import annotations
@@ -14,15 +17,13 @@ from typing import Any
 
 from app.core import ids, issues, timestamps
 from app.core.errors import InvalidInput
-from app.core.versions import CACHE_LIMIT, RENAMES, TARGET, UNSEEN, detect_record_version, is_snake
+from app.core.versions import CACHE_LIMIT, RENAMES, UNSEEN, is_snake
 
 _log = logging.getLogger(__name__)
 
 Note = tuple[str, str]
 
-STEP_NAMES = ("legacy->1.0.0", "1.0.0->2.0.0", "2.0.0->3.0.0")
 LEGACY_FIELDS = "legacyFields"
-PERFORMANCE_DEFAULTS = {"enableVirtualization": True, "enableLazyLoading": True, "cacheSize": 100}
 # Workflow step fields that reference a template.
 STEP_TEMPLATE_REFS = ("templateId", "selectedTemplateId")
 # Fields of favorites and recent items that reference a record.
@@ -158,7 +159,8 @@ def _renamed(obj: dict[str, Any], keep: frozenset[str] = frozenset()) -> dict[st
     return out
 
 
-def _has_snake_field(obj: dict[str, Any]) -> bool:
+def has_snake_field(obj: dict[str, Any]) -> bool:
+    """Return whether ``obj`` has a field the 1.0.0 -> 2.0.0 rename changes."""
     return any("_" in name and is_snake(name) for name in obj)
 
 
@@ -181,7 +183,7 @@ def _step_entry(step: Any, workflow_id: Any, index: int) -> Any:
     if not isinstance(step, dict):
         return step
     original = step
-    if _has_snake_field(step):
+    if has_snake_field(step):
         step = _renamed(step)
     for ref in STEP_TEMPLATE_REFS:
         if ids.is_number(step.get(ref)):
@@ -336,24 +338,24 @@ def _fill_timestamps(rec: dict[str, Any], now: str, notes: list[Note]) -> None:
         rec["updatedAt"] = updated
 
 
-def _add_metadata(rec: dict[str, Any], migrated_from: str, source_key: str, notes: list[Note]) -> None:
+def _add_metadata(rec: dict[str, Any], migrated_from: str, source_key: str, notes: list[Note], target: str) -> None:
     metadata = rec.get("metadata")
     if metadata is None:
-        rec["metadata"] = {"schemaVersion": TARGET, "migratedFrom": migrated_from, "sourceKey": source_key}
+        rec["metadata"] = {"schemaVersion": target, "migratedFrom": migrated_from, "sourceKey": source_key}
         return
     if not isinstance(metadata, dict):
         _keep_legacy(rec, {"metadata": metadata})
-        rec["metadata"] = {"schemaVersion": TARGET, "migratedFrom": migrated_from, "sourceKey": source_key}
+        rec["metadata"] = {"schemaVersion": target, "migratedFrom": migrated_from, "sourceKey": source_key}
         notes.append((issues.METADATA_REPLACED, f"metadata {metadata!r} was not an object, kept in {LEGACY_FIELDS}"))
         return
-    if metadata.get("schemaVersion") == TARGET and "migratedFrom" in metadata and "sourceKey" in metadata:
+    if metadata.get("schemaVersion") == target and "migratedFrom" in metadata and "sourceKey" in metadata:
         return
     merged = dict(metadata)
-    previous = merged.get("schemaVersion", TARGET)
-    if previous != TARGET:
+    previous = merged.get("schemaVersion", target)
+    if previous != target:
         # An older schemaVersion is the record's history: keep it, never drop it.
         _keep_legacy(rec, {"metadata.schemaVersion": previous})
-    merged["schemaVersion"] = TARGET
+    merged["schemaVersion"] = target
     # Provenance a record already carries (from an earlier run) stays as it is.
     merged.setdefault("migratedFrom", migrated_from)
     merged.setdefault("sourceKey", source_key)
@@ -366,117 +368,68 @@ def _require_object(record: Any) -> dict[str, Any]:
     return record
 
 
-# -- the public steps ----------------------------------------------------------
+# -- the public operations (each version's upgrade is made of these) -------------
+
+
+def require_object(record: Any) -> dict[str, Any]:
+    """Return ``record`` when it is an object; raise RecordError (it is quarantined) when not."""
+    return _require_object(record)
 
 
 def rename_fields(kind: str, record: dict[str, Any]) -> dict[str, Any]:
-    """Return ``record`` with snake_case fields camelCased, also in a workflow's step objects."""
+    """Return a new ``record`` with snake_case fields camelCased, also in a workflow's step objects.
+
+    A folder keeps parent_id and sort_order (the live app reads them); add_folder_fields adds their twins.
+    """
     rec = _renamed(_require_object(record), _FOLDER_KEEP if kind == "folders" else frozenset())
     if kind == "workflows" and isinstance(rec.get("steps"), list):
         rec["steps"] = _steps(rec["steps"], rec.get("id"))
     return rec
 
 
-def stringify_ids(kind: str, record: dict[str, Any]) -> dict[str, Any]:
-    """Return ``record`` with numeric ids and references to them as decimal strings."""
-    rec = dict(_require_object(record))
-    _stringify_ids(kind, rec)
+def stringify_ids(kind: str, rec: dict[str, Any]) -> dict[str, Any]:
+    """Make numeric ids and references to them decimal strings; workflow steps become step objects."""
+    _stringify_ids(kind, _require_object(rec))
     return rec
 
 
-def add_folder_fields(kind: str, record: dict[str, Any]) -> dict[str, Any]:
-    """Return ``record`` with folderId, folderIds and tags (parentId for a folder)."""
-    rec = dict(_require_object(record))
-    _add_folder_fields(kind, rec)
+def add_folder_fields(kind: str, rec: dict[str, Any]) -> dict[str, Any]:
+    """Give ``rec`` folderId, folderIds and tags (a folder: both spellings of parent_id and sort_order)."""
+    _add_folder_fields(kind, _require_object(rec))
     return rec
 
 
-def add_context(kind: str, record: dict[str, Any]) -> dict[str, Any]:
-    """Return a template with context and contextEnabled; other kinds unchanged."""
-    rec = dict(_require_object(record))
-    _add_context(kind, rec)
+def add_context(kind: str, rec: dict[str, Any]) -> dict[str, Any]:
+    """Give a template context and contextEnabled where missing; other kinds unchanged."""
+    _add_context(kind, _require_object(rec))
     return rec
 
 
-def fill_timestamps(record: dict[str, Any], now: str) -> tuple[dict[str, Any], list[Note]]:
-    """Return ``record`` with ISO createdAt and updatedAt, filled from each other, lastUsed, then ``now``."""
-    rec = dict(_require_object(record))
-    notes: list[Note] = []
-    _fill_timestamps(rec, now, notes)
+def fill_timestamps(rec: dict[str, Any], now: str, notes: list[Note] | None = None) -> tuple[dict[str, Any], list[Note]]:
+    """Make createdAt and updatedAt ISO texts, filled from each other, lastUsed, then ``now``."""
+    notes = [] if notes is None else notes
+    _fill_timestamps(_require_object(rec), now, notes)
     return rec, notes
 
 
-def add_metadata(record: dict[str, Any], migrated_from: str, source_key: str) -> tuple[dict[str, Any], list[Note]]:
-    """Return ``record`` with 3.0.0 metadata merged into any it had."""
-    rec = dict(_require_object(record))
-    notes: list[Note] = []
-    _add_metadata(rec, migrated_from, source_key, notes)
-    return rec, notes
-
-
-def forwards_1_to_2(kind: str, record: dict[str, Any]) -> dict[str, Any]:
-    """Return a 1.0.0 record upgraded to 2.0.0 (also accepts newer records: it is idempotent)."""
-    rec = rename_fields(kind, record)
-    _stringify_ids(kind, rec)
-    _add_folder_fields(kind, rec)
-    return rec
-
-
-def forwards_2_to_3(
-    kind: str, record: dict[str, Any], *, migrated_from: str, source_key: str, now: str
+def add_metadata(
+    rec: dict[str, Any], migrated_from: str, source_key: str, target: str, notes: list[Note] | None = None
 ) -> tuple[dict[str, Any], list[Note]]:
-    """Return a 2.0.0 record upgraded to 3.0.0 (idempotent)."""
-    rec = dict(_require_object(record))
-    notes: list[Note] = []
-    _add_context(kind, rec)
-    _fill_timestamps(rec, now, notes)
-    _add_metadata(rec, migrated_from, source_key, notes)
+    """Merge ``{schemaVersion: target, migratedFrom, sourceKey}`` into the metadata ``rec`` has."""
+    notes = [] if notes is None else notes
+    _add_metadata(_require_object(rec), migrated_from, source_key, notes, target)
     return rec, notes
-
-
-def upgrade(
-    kind: str,
-    record: Any,
-    *,
-    source_key: str,
-    now: str,
-    version: str | None = None,
-    fallback: str | None = None,
-) -> tuple[dict[str, Any], list[Note], str]:
-    """Return ``record`` upgraded to 3.0.0 with its notes and its detected source version.
-
-    Raises RecordError for a record no step can repair. Every step runs on every
-    record: they are idempotent, so a step that has nothing to do costs a few
-    lookups, and a 2.0.0-shaped record with a numeric id is still repaired.
-    """
-    original = _require_object(record)
-    if version is None:
-        version = detect_record_version(kind, original, fallback)
-    notes: list[Note] = []
-    # Only snake_case records need the rebuilding rename; the rest need one shallow copy.
-    if version in ("legacy", "1.0.0"):
-        rec = _renamed(original, _FOLDER_KEEP if kind == "folders" else frozenset())
-    else:
-        rec = dict(original)
-    if "id" not in rec or rec["id"] is None or rec["id"] == "":
-        rec["id"] = ids.stable_id(original)
-        notes.append((issues.MISSING_ID, f"record had no id, derived {rec['id']} from its content"))
-    _stringify_ids(kind, rec)
-    _add_folder_fields(kind, rec)
-    _add_context(kind, rec)
-    _fill_timestamps(rec, now, notes)
-    _add_metadata(rec, version, source_key, notes)
-    return rec, notes, version
 
 
 # -- non-collection values -------------------------------------------------------
 
 
-def upgrade_ui_preferences(value: Any) -> tuple[Any, list[Note]]:
+def upgrade_ui_preferences(value: Any, notes: list[Note]) -> Any:
     """Return ui_preferences camelCased, with defaultFolderId and expandedFolders."""
     if not isinstance(value, dict):
-        return value, [(issues.UNKNOWN_SHAPE, f"ui_preferences is {type(value).__name__}, kept as it is")]
-    prefs = _renamed(value) if _has_snake_field(value) else dict(value)
+        notes.append((issues.UNKNOWN_SHAPE, f"ui_preferences is {type(value).__name__}, kept as it is"))
+        return value
+    prefs = _renamed(value) if has_snake_field(value) else dict(value)
     if ids.is_number(prefs.get("defaultFolderId")):
         prefs["defaultFolderId"] = ids.number_text(prefs["defaultFolderId"])
     elif "defaultFolderId" not in prefs:
@@ -486,40 +439,50 @@ def upgrade_ui_preferences(value: Any) -> tuple[Any, list[Note]]:
         prefs["expandedFolders"] = []
     elif isinstance(expanded, list):
         prefs["expandedFolders"] = _id_list(expanded)
-    return prefs, []
+    return prefs
 
 
-def upgrade_user_settings(value: Any) -> tuple[Any, list[Note]]:
-    """Return user_settings camelCased (the app reads ``displayName``), performance defaults under the user's values."""
+def camel_object(value: Any, name: str, notes: list[Note], nested: tuple[str, ...] = ()) -> Any:
+    """Return object ``value`` camelCased (the app reads ``displayName``), and its ``nested`` objects too."""
     if not isinstance(value, dict):
-        return value, [(issues.UNKNOWN_SHAPE, f"user_settings is {type(value).__name__}, kept as it is")]
-    settings = _renamed(value) if _has_snake_field(value) else dict(value)
-    performance = settings.get("performance")
-    if performance is None:
-        settings["performance"] = dict(PERFORMANCE_DEFAULTS)
-        return settings, []
-    if not isinstance(performance, dict):
-        note = (issues.UNKNOWN_SHAPE, f"user_settings.performance is {type(performance).__name__}, kept as it is")
-        return settings, [note]
-    if _has_snake_field(performance):
-        performance = _renamed(performance)  # cache_size: 50 is the user's cacheSize
-    if any(name not in performance for name in PERFORMANCE_DEFAULTS):
-        performance = {**PERFORMANCE_DEFAULTS, **performance}
-    settings["performance"] = performance
-    return settings, []
+        notes.append((issues.UNKNOWN_SHAPE, f"{name} is {type(value).__name__}, kept as it is"))
+        return value
+    out = _renamed(value) if has_snake_field(value) else value
+    for inner in nested:
+        part = out.get(inner)
+        if isinstance(part, dict) and has_snake_field(part):
+            out = dict(out) if out is value else out
+            out[inner] = _renamed(part)  # performance.cache_size: 50 is the user's cacheSize
+    return out
 
 
-def upgrade_items(name: str, value: Any) -> tuple[Any, list[Note]]:
+def merge_defaults(value: Any, name: str, field: str, defaults: dict[str, Any], notes: list[Note]) -> Any:
+    """Return object ``value`` with ``defaults`` merged under the user's own ``value[field]``."""
+    if not isinstance(value, dict):
+        return value  # already reported by the step that camelCased it
+    current = value.get(field)
+    if current is None:
+        return {**value, field: dict(defaults)}
+    if not isinstance(current, dict):
+        notes.append((issues.UNKNOWN_SHAPE, f"{name}.{field} is {type(current).__name__}, kept as it is"))
+        return value
+    if all(key in current for key in defaults):
+        return value
+    return {**value, field: {**defaults, **current}}
+
+
+def upgrade_items(name: str, value: Any, notes: list[Note]) -> Any:
     """Return favorites or recent_items with each object camelCased and string item ids."""
     if not isinstance(value, list):
-        return value, [(issues.UNKNOWN_SHAPE, f"{name} is {type(value).__name__}, kept as it is")]
+        notes.append((issues.UNKNOWN_SHAPE, f"{name} is {type(value).__name__}, kept as it is"))
+        return value
     items: list[Any] = []
     for item in value:
         if isinstance(item, dict):
-            item = _renamed(item) if _has_snake_field(item) else item
+            item = _renamed(item) if has_snake_field(item) else item
             for ref in ITEM_REFS:
                 if ids.is_number(item.get(ref)):
                     item = dict(item)
                     item[ref] = ids.number_text(item[ref])
         items.append(item)
-    return items, []
+    return items

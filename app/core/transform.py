@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.core import issues, keys, steps
+from app.core import issues, keys, revisions, steps
 from app.core.issues import Issue, Quarantined
 from app.core.validator import References, Validator
 
@@ -69,7 +69,7 @@ class CollectionTransformer:
             index = start_index + offset
             source_key, version = ctx.origin(index)
             try:
-                record, notes, version = steps.upgrade(
+                record, notes, version = revisions.upgrade_record(
                     ctx.kind, original, source_key=source_key, now=ctx.now, version=version, fallback=ctx.store_version
                 )
             except steps.RecordError as exc:
@@ -102,30 +102,22 @@ class CollectionTransformer:
 
 
 def upgrade_record(kind: str, record: dict[str, Any], source_key: str, now: str) -> tuple[dict[str, Any], list[Issue]]:
-    """Return one record upgraded to 3.0.0 with its repairs; raise steps.RecordError when it cannot be."""
-    upgraded, notes, _version = steps.upgrade(kind, record, source_key=source_key, now=now)
+    """Return one record upgraded to the target with its repairs; raise steps.RecordError when it cannot be."""
+    upgraded, notes, _version = revisions.upgrade_record(kind, record, source_key=source_key, now=now)
     record_id = upgraded["id"] if isinstance(upgraded["id"], str) else None
     return upgraded, [Issue(kind, -1, record_id, code, message) for code, message in notes]
 
 
 def upgrade_value(name: str, value: Any, store_version: str) -> tuple[Any, list[Issue]]:
-    """Return a non-collection managed value upgraded to 3.0.0 with its issues.
+    """Return a non-collection managed value upgraded to the target with its issues.
 
     ``name`` is the short name or the key (``ui_preferences`` or
     ``airprompts_ui_preferences``). Unknown shapes are kept as they are, with a
     warning. Every upgrade is idempotent, so ``store_version`` only labels.
     """
     short = keys.short_name(name)
-    if short == "ui_preferences":
-        new, notes = steps.upgrade_ui_preferences(value)
-    elif short == "user_settings":
-        new, notes = steps.upgrade_user_settings(value)
-    elif short in ("favorites", "recent_items"):
-        new, notes = steps.upgrade_items(short, value)
-    elif short == "tags":
-        new, notes = value, [] if isinstance(value, list) else [(issues.UNKNOWN_SHAPE, "tags is not an array, kept")]
-    elif short == "theme_preference":
-        new, notes = value, [] if isinstance(value, str) else [(issues.UNKNOWN_SHAPE, "theme is not a string, kept")]
+    if short in keys.VALUES:
+        new, notes = revisions.upgrade_value(short, value)
     else:
         new, notes = value, [(issues.UNKNOWN_SHAPE, f"{name} is not a managed value, kept as it is")]
     _log.debug("upgraded %s from %s", name, store_version)

@@ -8,10 +8,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from app.core import issues
+from app.core import issues, revisions
 from app.core.ids import stable_id
 from app.core.issues import Issue, Quarantined
-from app.core.models import CHECKERS
 from app.core.schemas import KIND_SCHEMAS, schema_validator
 from app.core.steps import STEP_TEMPLATE_REFS
 
@@ -42,7 +41,7 @@ class Validator:
     def pydantic_errors(kind: str, record: Any) -> list[str]:
         """Return the errors of ``record`` against the 3.0.0 pydantic model (through its checker type)."""
         try:
-            CHECKERS[kind].validate_python(record)
+            revisions.checkers()[kind].validate_python(record)
         except ValidationError as exc:
             return [f"{issues.INVALID_TYPE}: {_where(error['loc'])}: {error['msg']}" for error in exc.errors()]
         return []
@@ -102,6 +101,21 @@ class References:
                         if isinstance(target, str) and target and target not in named:
                             named.add(target)
                             refs.append((kind, index, record_id, f"steps.{position}.{name}", "templates", target))
+
+    def mark(self) -> int:
+        """Return a position in the references made so far (for ``since``)."""
+        return len(self._refs)
+
+    def since(self, mark: int) -> list[list[Any]]:
+        """Return the references made after ``mark`` as JSON-compatible lists."""
+        return [list(ref) for ref in self._refs[mark:]]
+
+    def restore(self, kind: str, ids: Iterable[str], refs: Iterable[list[Any]]) -> None:
+        """Take back the kept ids and references of records handled by an earlier page (a resumed run)."""
+        self.ids.setdefault(kind, set()).update(ids)
+        self._refs.extend(
+            (str(k), int(i), str(r), str(f), str(tk), str(t)) for k, i, r, f, tk, t in refs
+        )
 
     def dangling(self) -> list[Issue]:
         """Return a warning for each reference to an id no kept record has."""

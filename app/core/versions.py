@@ -1,4 +1,9 @@
-"""Schema versions: parse recorded versions and detect them from the shape of the data."""
+"""Version texts and the shape marks of records; the versions themselves are app.core.revisions' registry.
+
+``TARGET`` and ``VERSIONS`` read the registry each time they are looked up as
+attributes of this module (``versions.TARGET``); code that must follow a newly
+registered version calls ``app.core.revisions.target()``.
+"""
 
 from __future__ import annotations
 
@@ -12,14 +17,9 @@ from app.core import keys
 
 _log = logging.getLogger(__name__)
 
-VERSIONS = ("legacy", "1.0.0", "2.0.0", "3.0.0")
-TARGET = "3.0.0"
-_RANK = {version: rank for rank, version in enumerate(VERSIONS)}
 
 _SNAKE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+")
 _NUMERIC_VERSION = re.compile(r"v?([0-9]+)(?:\.([0-9]+))?(?:\.([0-9]+))?")
-# Fields that mark a 2.0.0 record of a non-folder collection.
-_V2_MARKERS = ("folderId", "folderIds", "tags")
 
 
 _snake_cache: dict[str, bool] = {}
@@ -42,9 +42,26 @@ def is_snake(name: str) -> bool:
     return known
 
 
+def _registry() -> Any:
+    from app.core import revisions  # the registry imports this module: look it up at call time
+
+    return revisions
+
+
+def __getattr__(name: str) -> Any:
+    if name == "TARGET":
+        return _registry().target()
+    if name == "VERSIONS":
+        return _registry().versions()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def rank(version: str) -> int:
-    """Return the position of a known ``version`` in VERSIONS."""
-    return _RANK[version]
+    """Return the position of a registered ``version``, oldest first (KeyError for another)."""
+    try:
+        return _registry().rank(version)
+    except ValueError:
+        raise KeyError(version) from None
 
 
 def parse_version_text(text: str | None) -> str | None:
@@ -86,7 +103,8 @@ def version_tuple(version: str) -> tuple[int, ...] | None:
 _FOLDER_SNAKE = frozenset({"parent_id", "sort_order"})
 
 
-def _has_snake(record: Mapping[str, Any], kind: str) -> bool:
+def has_snake(record: Mapping[str, Any], kind: str) -> bool:
+    """Return whether ``record`` has a snake_case field (a folder's parent_id and sort_order aside)."""
     renames = RENAMES
     for name in record:
         if kind == "folders" and name in _FOLDER_SNAKE:
@@ -107,39 +125,9 @@ def _has_snake(record: Mapping[str, Any], kind: str) -> bool:
     return False
 
 
-def _is_v3(kind: str, record: Mapping[str, Any]) -> bool:
-    metadata = record.get("metadata")
-    if not isinstance(metadata, dict) or metadata.get("schemaVersion") != TARGET:
-        return False
-    if kind == "folders":
-        return "parent_id" in record and "parentId" in record
-    return kind != "templates" or ("context" in record and "contextEnabled" in record)
-
-
-def _has_camel(record: Mapping[str, Any]) -> bool:
-    return any(name[:1].islower() and not name.islower() and "_" not in name for name in record)
-
-
 def detect_record_version(kind: str, record: Mapping[str, Any], fallback: str | None = None) -> str:
-    """Return the version of one record from its shape.
-
-    Any snake_case field (also mixed with camelCase ones) means 1.0.0, or
-    "legacy" when the store itself is legacy; metadata.schemaVersion 3.0.0 (and
-    context/contextEnabled for templates) means 3.0.0; camelCase fields or the
-    2.0.0 folder/tag fields mean 2.0.0. A record with none of these marks (only
-    one-word fields) takes ``fallback`` when that is legacy or 1.0.0, else 2.0.0.
-    """
-    if _has_snake(record, kind):
-        return "legacy" if fallback == "legacy" else "1.0.0"
-    if _is_v3(kind, record):
-        return TARGET
-    if kind != "folders" and any(marker in record for marker in _V2_MARKERS):
-        return "2.0.0"
-    if _has_camel(record):
-        return "2.0.0"
-    if fallback in ("legacy", "1.0.0"):
-        return fallback
-    return "2.0.0"
+    """Return the version of one record from its shape (app.core.revisions.detect)."""
+    return _registry().detect(kind, record, fallback)
 
 
 def recorded_version(local: Mapping[str, str | None]) -> str | None:
@@ -191,9 +179,9 @@ def detect_store_version(local: Mapping[str, str | None], app_keys: Iterable[str
     managed_app = any(name in keys.APP_DB_NAMES for name in app_keys)
     if managed_local or managed_app:
         return "1.0.0"
-    return TARGET
+    return _registry().target()
 
 
-def version_text(version: str = TARGET) -> str:
-    """Return the JSON text the app stores under airprompts_schema_version, quotes included."""
-    return json.dumps(version)
+def version_text(version: str | None = None) -> str:
+    """Return the JSON text the app stores under airprompts_schema_version (the target's), quotes included."""
+    return json.dumps(_registry().target() if version is None else version)

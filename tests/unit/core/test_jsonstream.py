@@ -141,3 +141,16 @@ def test_nesting_deeper_than_the_limit_is_refused_before_python_parses_it(kind):
     # Far deeper than Python's own parser reaches: refused the same way, never a RecursionError.
     with pytest.raises(MalformedJSON):
         count_array(nest(20_000))
+
+
+def test_batches_go_on_from_a_recorded_end_without_the_text_before_it():
+    text = ' [ {"a": "é\\r\\n"} , 2,"模板",[3], {"b": null} ]  '
+    ends: list[int] = []
+    batches = list(iter_array_batches(text, 2, ends=ends))
+    assert batches == [[{"a": "é\r\n"}, 2], ["模板", [3]], [{"b": None}]] and len(ends) == 3
+    for number, end in enumerate(ends):
+        assert list(iter_array_batches(text, 2, start=end)) == batches[number + 1 :]
+    # Damage before the start is not read; after it, it is still found.
+    assert list(iter_array_batches("XXXXXXXXXX" + text[10:], 2, start=ends[0])) == batches[1:]
+    with pytest.raises(MalformedJSON):
+        list(iter_array_batches(text[: ends[1]] + " ; 9]", 2, start=ends[1]))

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from pydantic import ValidationError
 
-from app.core import models, schemas
+from app.core import revisions, schemas
+from app.core.revisions import v1_0_0, v2_0_0, v3_0_0
 from app.core.validator import Validator
 
 TS = "2024-03-01T10:00:00.000Z"
@@ -104,8 +105,8 @@ def _errors(validate, record):
 
 @pytest.mark.parametrize("kind", GOOD)
 def test_the_checker_the_migration_runs_agrees_with_the_model(kind):
-    """models.CHECKERS (a TypedDict per model, twice as fast) finds the very errors the model finds."""
-    model, checker = models.MODELS[kind], models.CHECKERS[kind]
+    """revisions.checkers() (a TypedDict per model, twice as fast) finds the very errors the model finds."""
+    model, checker = v3_0_0.MODELS[kind], revisions.checkers()[kind]
     records = [GOOD[kind]] + [variant(kind, n, v) for n, v in GOOD_VARIANTS + BAD + BAD_BY_KIND[kind]]
     records += [variant(kind, name, None, remove=True) for name in GOOD[kind]]
     records += [variant(kind, "metadata", {"migratedFrom": 1}), variant(kind, "extra_field", object())]
@@ -116,7 +117,7 @@ def test_the_checker_the_migration_runs_agrees_with_the_model(kind):
 
 def test_models_do_not_coerce_or_rewrite():
     record = dict(GOOD["templates"], createdAt="2024-03-01 10:00:00,5", extra={"b": 1, "a": [1.0]})
-    model = models.Template.model_validate(record)
+    model = v3_0_0.Template.model_validate(record)
     assert model.createdAt == "2024-03-01 10:00:00,5"
     assert model.model_extra == {"extra": {"b": 1, "a": [1.0]}}
     assert Validator().validate("templates", dict(record, favorite="true"))
@@ -207,8 +208,8 @@ def test_generated_records_get_the_same_verdict(data, kind):
 
 def test_earlier_version_models_describe_the_earlier_shapes():
     v1 = {"id": 17, "name": "Summary", "content": "c", "folder_id": "w", "is_favorite": True, "created_at": TS}
-    assert models.TemplateV1.model_validate(v1).is_favorite is True
-    v2 = models.TemplateV2.model_validate({"id": "a", "name": "n", "content": "c", "folderId": "f", "tags": ["t"]})
+    assert v1_0_0.TemplateV1.model_validate(v1).is_favorite is True
+    v2 = v2_0_0.TemplateV2.model_validate({"id": "a", "name": "n", "content": "c", "folderId": "f", "tags": ["t"]})
     assert v2.folderIds == [] and v2.tags == ["t"]
 
 
@@ -219,7 +220,7 @@ def test_envelope_checksum_must_be_exactly_64_hex_digits():
 
 
 def test_record_schema_files_are_generated_from_the_models_and_not_stale():
-    # Edit app/core/models.py, then run `python -m app.core.schemas` (make schemas) to write them.
+    # Edit the models in app/core/revisions/, then run `python -m app.core.schemas` (make schemas) to write them.
     assert schemas.stale() == []
     for name in schemas.KIND_SCHEMAS.values():
         assert schemas.load_schema(name) == schemas.generate(name)

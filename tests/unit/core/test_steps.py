@@ -6,13 +6,40 @@ import copy
 
 import pytest
 
-from app.core import steps
-from app.core.steps import RecordError, upgrade
+from app.core import revisions, steps
+from app.core.revisions import RecordContext, v2_0_0, v3_0_0
+from app.core.revisions import upgrade_record as upgrade
+from app.core.steps import RecordError
 from tests import worked_example
 
 NOW = "2025-06-01T12:00:00.000Z"
 KEY = "airprompts_templates"
 TS = "2024-03-01T10:00:00.000Z"
+
+
+# The operations change the dict they are given (the caller owns a copy): these give them one.
+def fill_timestamps(record, now):
+    return steps.fill_timestamps(dict(record), now)
+
+
+def add_metadata(record, migrated_from, source_key):
+    return steps.add_metadata(dict(record), migrated_from, source_key, "3.0.0")
+
+
+def forwards_1_to_2(kind, record):
+    """The registered 1.0.0 -> 2.0.0 upgrade, as the chain runs it."""
+    return v2_0_0.REVISION.upgrade(kind, dict(record), RecordContext(kind, NOW))
+
+
+def forwards_2_to_3(kind, record, *, migrated_from, source_key, now):
+    """The registered 2.0.0 -> 3.0.0 upgrade, then the target's metadata stamp."""
+    ctx = RecordContext(kind, now)
+    rec = v3_0_0.REVISION.upgrade(kind, dict(record), ctx)
+    return steps.add_metadata(rec, migrated_from, source_key, "3.0.0", ctx.notes)
+
+
+def upgrade_value(name, value):
+    return revisions.upgrade_value(name, value)
 
 
 def up(kind, record, source_key=KEY, **kw):
@@ -191,7 +218,7 @@ def test_booleans_are_not_numeric_ids():
     ],
 )
 def test_folder_fields(record, folder_id, folder_ids):
-    rec = steps.add_folder_fields("snippets", record)
+    rec = steps.add_folder_fields("snippets", dict(record))
     assert rec["folderId"] == folder_id
     assert rec["folderIds"] == folder_ids
     assert rec["tags"] == []
@@ -206,7 +233,7 @@ def test_existing_tags_and_folder_parent_are_kept():
 def test_context_defaults_only_for_templates_and_only_where_missing():
     assert steps.add_context("templates", {}) == {"context": "", "contextEnabled": False}
     kept = {"context": "ctx", "contextEnabled": True}
-    assert steps.add_context("templates", kept) == kept
+    assert steps.add_context("templates", dict(kept)) == kept
     assert steps.add_context("snippets", {}) == {}
 
 
@@ -220,39 +247,39 @@ def test_context_defaults_only_for_templates_and_only_where_missing():
     ],
 )
 def test_timestamps_fill_from_each_other_then_last_used(record, created, updated):
-    rec, notes = steps.fill_timestamps(record, NOW)
+    rec, notes = fill_timestamps(record, NOW)
     assert (rec["createdAt"], rec["updatedAt"]) == (created, updated)
     assert notes == []
 
 
 def test_timestamps_fall_back_to_the_migration_start_and_report_it():
-    rec, notes = steps.fill_timestamps({"createdAt": None, "lastUsed": "never"}, NOW)
+    rec, notes = fill_timestamps({"createdAt": None, "lastUsed": "never"}, NOW)
     assert rec["createdAt"] == NOW and rec["updatedAt"] == NOW
     assert [code for code, _ in notes] == ["timestamp-repaired"]
     assert rec["lastUsed"] == "never"
 
 
 def test_epoch_millisecond_timestamps_become_iso_and_are_reported():
-    rec, notes = steps.fill_timestamps({"createdAt": 1709287200000, "updatedAt": "1709287200123"}, NOW)
+    rec, notes = fill_timestamps({"createdAt": 1709287200000, "updatedAt": "1709287200123"}, NOW)
     assert rec["createdAt"] == "2024-03-01T10:00:00.000Z"
     assert rec["updatedAt"] == "2024-03-01T10:00:00.123Z"
     assert [code for code, _ in notes] == ["timestamp-converted", "timestamp-converted"]
-    again, notes2 = steps.fill_timestamps(rec, NOW)
+    again, notes2 = fill_timestamps(rec, NOW)
     assert again == rec and notes2 == []
 
 
 def test_numeric_last_used_fills_without_changing_last_used():
-    rec, _ = steps.fill_timestamps({"lastUsed": 0}, NOW)
+    rec, _ = fill_timestamps({"lastUsed": 0}, NOW)
     assert rec == {"lastUsed": 0, "createdAt": "1970-01-01T00:00:00.000Z", "updatedAt": "1970-01-01T00:00:00.000Z"}
 
 
 def test_unusable_epoch_is_unrepairable():
     with pytest.raises(RecordError):
-        steps.fill_timestamps({"createdAt": 10**20}, NOW)
+        fill_timestamps({"createdAt": 10**20}, NOW)
 
 
 def test_metadata_is_merged_into_existing_metadata():
-    rec, notes = steps.add_metadata({"metadata": {"author": "me", "schemaVersion": "2.0.0"}}, "2.0.0", KEY)
+    rec, notes = add_metadata({"metadata": {"author": "me", "schemaVersion": "2.0.0"}}, "2.0.0", KEY)
     assert rec["metadata"] == {"author": "me", "schemaVersion": "3.0.0", "migratedFrom": "2.0.0", "sourceKey": KEY}
     assert rec["legacyFields"] == {"metadata.schemaVersion": "2.0.0"}
     assert notes == []
@@ -260,12 +287,12 @@ def test_metadata_is_merged_into_existing_metadata():
 
 def test_metadata_of_a_3_0_0_record_is_never_changed():
     metadata = {"schemaVersion": "3.0.0", "migratedFrom": "1.0.0", "sourceKey": "AirPromptsDB:templates"}
-    rec, _ = steps.add_metadata({"metadata": metadata}, "3.0.0", "airprompts_templates")
+    rec, _ = add_metadata({"metadata": metadata}, "3.0.0", "airprompts_templates")
     assert rec["metadata"] is metadata
 
 
 def test_metadata_that_is_not_an_object_is_kept_in_legacy_fields():
-    rec, notes = steps.add_metadata({"metadata": "v1"}, "1.0.0", KEY)
+    rec, notes = add_metadata({"metadata": "v1"}, "1.0.0", KEY)
     assert rec["metadata"]["schemaVersion"] == "3.0.0"
     assert rec["legacyFields"] == {"metadata": "v1"}
     assert notes[0][0] == "metadata-replaced"
@@ -304,21 +331,21 @@ STEP_CASES = [
 def test_every_step_is_idempotent(kind, record):
     once = steps.rename_fields(kind, record)
     assert steps.rename_fields(kind, once) == once
-    once = steps.stringify_ids(kind, record)
-    assert steps.stringify_ids(kind, once) == once
-    once = steps.add_folder_fields(kind, record)
-    assert steps.add_folder_fields(kind, once) == once
-    once = steps.add_context(kind, record)
-    assert steps.add_context(kind, once) == once
-    once, _ = steps.fill_timestamps(record, NOW)
-    assert steps.fill_timestamps(once, "2030-01-01T00:00:00Z") == (once, [])
-    once, _ = steps.add_metadata(record, "1.0.0", KEY)
-    assert steps.add_metadata(once, "2.0.0", "other") == (once, [])
-    once = steps.forwards_1_to_2(kind, record)
-    assert steps.forwards_1_to_2(kind, once) == once
+    once = steps.stringify_ids(kind, dict(record))
+    assert steps.stringify_ids(kind, dict(once)) == once
+    once = steps.add_folder_fields(kind, dict(record))
+    assert steps.add_folder_fields(kind, dict(once)) == once
+    once = steps.add_context(kind, dict(record))
+    assert steps.add_context(kind, dict(once)) == once
+    once, _ = fill_timestamps(record, NOW)
+    assert fill_timestamps(once, "2030-01-01T00:00:00Z") == (once, [])
+    once, _ = add_metadata(record, "1.0.0", KEY)
+    assert add_metadata(once, "2.0.0", "other") == (once, [])
+    once = forwards_1_to_2(kind, record)
+    assert forwards_1_to_2(kind, once) == once
     full, _, version = up(kind, record)
-    v3, _ = steps.forwards_2_to_3(kind, once, migrated_from=version, source_key=KEY, now=NOW)
-    assert steps.forwards_2_to_3(kind, v3, migrated_from="2.0.0", source_key="x", now="2030-01-01T00:00:00Z") == (
+    v3, _ = forwards_2_to_3(kind, once, migrated_from=version, source_key=KEY, now=NOW)
+    assert forwards_2_to_3(kind, v3, migrated_from="2.0.0", source_key="x", now="2030-01-01T00:00:00Z") == (
         v3,
         [],
     )
@@ -327,37 +354,37 @@ def test_every_step_is_idempotent(kind, record):
 
 
 def test_ui_preferences_step():
-    value, notes = steps.upgrade_ui_preferences({"sidebar_width": 300, "viewMode": "grid"})
+    value, notes = upgrade_value("ui_preferences", {"sidebar_width": 300, "viewMode": "grid"})
     assert value == {"sidebarWidth": 300, "viewMode": "grid", "defaultFolderId": None, "expandedFolders": []}
     assert notes == []
-    kept, _ = steps.upgrade_ui_preferences({"defaultFolderId": 5, "expandedFolders": [1, "a"]})
+    kept, _ = upgrade_value("ui_preferences", {"defaultFolderId": 5, "expandedFolders": [1, "a"]})
     assert kept == {"defaultFolderId": "5", "expandedFolders": ["1", "a"]}
-    assert steps.upgrade_ui_preferences(value) == (value, [])
-    odd, notes = steps.upgrade_ui_preferences("compact")
+    assert upgrade_value("ui_preferences", value) == (value, [])
+    odd, notes = upgrade_value("ui_preferences", "compact")
     assert odd == "compact" and notes[0][0] == "unknown-shape"
 
 
 def test_user_settings_performance_defaults_merge_under_user_values():
-    value, _ = steps.upgrade_user_settings({"language": "en"})
-    assert value == {"language": "en", "performance": dict(steps.PERFORMANCE_DEFAULTS)}
-    value, _ = steps.upgrade_user_settings({"performance": {"cacheSize": 5, "other": 1}})
+    value, _ = upgrade_value("user_settings", {"language": "en"})
+    assert value == {"language": "en", "performance": dict(v3_0_0.PERFORMANCE_DEFAULTS)}
+    value, _ = upgrade_value("user_settings", {"performance": {"cacheSize": 5, "other": 1}})
     assert value["performance"] == {
         "enableVirtualization": True,
         "enableLazyLoading": True,
         "cacheSize": 5,
         "other": 1,
     }
-    assert steps.upgrade_user_settings(value) == (value, [])
-    odd, notes = steps.upgrade_user_settings({"performance": "fast"})
+    assert upgrade_value("user_settings", value) == (value, [])
+    odd, notes = upgrade_value("user_settings", {"performance": "fast"})
     assert odd == {"performance": "fast"} and notes[0][0] == "unknown-shape"
 
 
 def test_favorites_and_recent_items_are_camelcased():
-    value, _ = steps.upgrade_items(
+    value, _ = upgrade_value(
         "recent_items", [{"item_type": "template", "item_id": 17, "accessed_at": NOW}, "raw", {"itemId": "x"}]
     )
     assert value == [{"itemType": "template", "itemId": "17", "accessedAt": NOW}, "raw", {"itemId": "x"}]
-    assert steps.upgrade_items("recent_items", value) == (value, [])
+    assert upgrade_value("recent_items", value) == (value, [])
 
 
 @pytest.mark.parametrize(
@@ -395,11 +422,11 @@ def test_a_1_0_0_folder_keeps_its_snake_case_tree_fields():
 
 
 def test_user_settings_are_camel_cased_and_keep_the_users_cache_size():
-    value, _ = steps.upgrade_user_settings(
+    value, _ = upgrade_value("user_settings",
         {"display_name": "Zoë", "performance": {"cache_size": 50, "enable_lazy_loading": False}}
     )
     assert value == {
         "displayName": "Zoë",
         "performance": {"enableVirtualization": True, "enableLazyLoading": False, "cacheSize": 50},
     }
-    assert steps.upgrade_user_settings(value)[0] == value
+    assert upgrade_value("user_settings", value)[0] == value

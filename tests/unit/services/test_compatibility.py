@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from app.core import steps
+from app.core import revisions
 from app.core.errors import InvalidInput, MigrationInProgress, ValidationFailed
 from app.core.transform import upgrade_record, upgrade_value
 from app.services.compatibility import DEFAULT_DUAL_READ_MS, CompatibilityLayer
@@ -60,7 +60,9 @@ def state(storage: MemoryStorage):
 
 def expected(kind, records, source_key, store_version):
     """What the migration's transformer writes for ``records``."""
-    return [steps.upgrade(kind, r, source_key=source_key, now=NOW_ISO, fallback=store_version)[0] for r in records]
+    return [
+        revisions.upgrade_record(kind, r, source_key=source_key, now=NOW_ISO, fallback=store_version)[0] for r in records
+    ]
 
 
 # ---------------------------------------------------------------------- get
