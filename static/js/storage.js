@@ -84,22 +84,26 @@ const textsOf = (values) => (values ? values.map(textOf) : values);
 // Python's parser recurses, and inside Pyodide a few thousand levels overflow the stack.
 export const MAX_DEPTH = 500;
 
-// How deep the arrays and objects of JSON `text` nest, brackets inside strings aside.
-export function nestingDepth(text) {
-  let depth = 0;
-  let max = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92) i++; // a backslash escapes the next character
-      else if (c === 34) inString = false;
-    } else if (c === 34) inString = true;
-    else if (c === 91 || c === 123) {
-      if (++depth > max) max = depth;
-    } else if (c === 93 || c === 125) depth--;
+// Whether the arrays and objects of a parsed JSON value nest deeper than `limit`
+// (walked without recursion, stopping at the first container too deep).
+export function nestsDeeper(value, limit = MAX_DEPTH) {
+  const values = [value];
+  const depths = [1];
+  while (values.length) {
+    const v = values.pop();
+    const depth = depths.pop();
+    if (v === null || typeof v !== "object") continue;
+    if (depth > limit) return true;
+    const children = Array.isArray(v) ? v : Object.values(v);
+    for (let i = 0; i < children.length; i++) {
+      const child = children[i];
+      if (child !== null && typeof child === "object") {
+        values.push(child);
+        depths.push(depth + 1);
+      }
+    }
   }
-  return max;
+  return false;
 }
 
 // The length of a JSON array, or -1 when `text` is not one or nests deeper than
@@ -107,10 +111,8 @@ export function nestingDepth(text) {
 // parser inside Pyodide.
 export function countArray(text) {
   try {
-    const plain = textOf(text);
-    if (nestingDepth(plain) > MAX_DEPTH) return -1;
-    const value = JSON.parse(plain);
-    return Array.isArray(value) ? value.length : -1;
+    const value = JSON.parse(textOf(text));
+    return Array.isArray(value) && !nestsDeeper(value) ? value.length : -1;
   } catch {
     return -1;
   }
