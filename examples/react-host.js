@@ -30,7 +30,7 @@ function MigrationBanner() {
     h(
       "p",
       null,
-      migration.needsMigration && status === "idle"
+      migration.needsMigration && (status === "idle" || status === "failed")
         ? h("button", { id: "start", onClick: () => run(() => migration.start({ batchSize: 10, batchDelayMs: 40 })) }, "Start the update")
         : null,
       status === "running" ? h("button", { id: "pause", onClick: () => run(migration.pause) }, "Pause") : null,

@@ -1,4 +1,4 @@
-// Types of static/js/loader.js: the lazy entry the AirPrompts web app imports.
+// Types of static/js/loader.js: the lazy entry the AirPrompts web app imports (Python runs in a Worker).
 import type { AirpromptsApi } from "./airprompts.js";
 
 export * from "./airprompts.js";
@@ -6,8 +6,6 @@ export * from "./airprompts.js";
 export declare const TARGET_VERSION: "3.0.0";
 /** localStorage key the migration service keeps while its journal exists. */
 export declare const PENDING_FLAG: "airprompts_migrate_pending";
-/** The folder holding static/js/loader.js, as an absolute URL. */
-export declare const BASE_URL: string;
 /** window.airprompts; its first method call loads the migration app. */
 export declare const airprompts: AirpromptsApi;
 
@@ -17,7 +15,3 @@ export declare function migrationMayBeNeeded(): boolean;
 export declare function isLoading(): boolean;
 /** Load PyScript, Pyodide and the migration app once; resolve with the API when it is ready. */
 export declare function loadMigration(options?: { autostart?: boolean }): Promise<AirpromptsApi>;
-/** Parse the TOML subset pyscript.toml uses. */
-export declare function parseToml(text: string): Record<string, unknown>;
-/** Return a parsed pyscript.toml with every URL made absolute against ``base``. */
-export declare function absoluteConfig<T extends Record<string, unknown>>(config: T, base?: string): T;

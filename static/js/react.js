@@ -44,12 +44,14 @@ function createStore(api) {
   const refresh = async () => {
     try {
       const status = await api.dataMigrationService.checkMigrationStatus();
+      // A run's outcome stands until a new run's progress says otherwise: just after "complete"
+      // the service still reports running for a moment while it releases the lock.
       const ended = state.status === "complete" || state.status === "failed";
       let next = status.needed ? "idle" : "not-needed";
-      if (status.running) next = state.status === "paused" ? "paused" : "running";
-      else if (ended) next = state.status;
+      if (ended) next = state.status;
+      else if (status.running) next = state.status === "paused" ? "paused" : "running";
       set({ migrationStatus: status, needsMigration: Boolean(status.needed), status: next });
-      if (status.running) set({ progress: await api.dataMigrationService.getMigrationProgress() });
+      if (status.running && !ended) set({ progress: await api.dataMigrationService.getMigrationProgress() });
     } catch (error) {
       set({ error: toError(error), status: "failed" });
     }
@@ -81,11 +83,14 @@ function createStore(api) {
   };
 
   const act = async (work, during) => {
+    const before = state.status;
     if (during) set(during);
     try {
       return await work();
     } catch (error) {
-      set({ error: toError(error), status: state.status === "checking" ? "failed" : state.status });
+      // Nothing started (another tab's run, wrong options): back to what was, then ask again.
+      set({ error: toError(error), status: before === "checking" ? "failed" : before });
+      refresh();
       throw error;
     }
   };

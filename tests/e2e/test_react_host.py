@@ -99,3 +99,16 @@ def test_react_host_on_current_data_is_up_to_date_at_once(app):
     app.page.wait_for_selector("#templates[data-count='1']", timeout=app.config.READY_TIMEOUT_MS)
     assert app.page.inner_text("#templates .name") == "Déjà à jour ✓"
     assert status(app) == "not-needed"
+
+
+def test_a_run_started_elsewhere_shows_in_the_hook(app):
+    records = v1_records(300)
+    app.seed({"airprompts_templates": json.dumps(records, ensure_ascii=False), "airprompts_schema_version": '"1.0.0"'})
+    app.page.goto(app.base_url + PAGE)
+    app.page.wait_for_selector("#migration[data-status='idle'] #start", timeout=app.config.READY_TIMEOUT_MS)
+    # Started by someone else (the API directly, as another component would): the banner follows its events.
+    app.call("api.dataMigrationService.startProgressiveMigration({batchSize: 10})")
+    app.page.wait_for_selector("#migration[data-status='complete']", timeout=app.config.READY_TIMEOUT_MS)
+    assert app.page.inner_text("#migration-result").startswith("300 records updated, 0 set aside")
+    assert app.page.query_selector("#start") is None
+    assert [t["id"] for t in json.loads(app.local()["airprompts_templates"])] == [str(r["id"]) for r in records]

@@ -52,3 +52,22 @@ def test_every_api_method_and_event_is_declared():
 
     python_names = {cls.name for cls in vars(errors).values() if isinstance(cls, type) and issubclass(cls, errors.MigrateError)}
     assert python_names | {"InternalError"} == names
+
+
+def js_exports(path: Path) -> set[str]:
+    text = path.read_text()
+    names = set(re.findall(r"^export (?:async )?(?:function|const|let|class) (\w+)", text, flags=re.M))
+    for group in re.findall(r"^export \{([^}]*)\}", text, flags=re.M):
+        names |= {name.split(" as ")[-1].strip() for name in group.split(",") if name.strip()}
+    return names
+
+
+def declared_exports(path: Path) -> set[str]:
+    text = path.read_text()
+    return set(re.findall(r"^export declare (?:function|const) (\w+)", text, flags=re.M))
+
+
+def test_each_module_declaration_names_exactly_its_exports():
+    for module in ("loader", "api", "react"):
+        js = ROOT / "static" / "js" / f"{module}.js"
+        assert declared_exports(js.with_suffix(".d.ts")) == js_exports(js), module
