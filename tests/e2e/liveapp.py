@@ -45,15 +45,21 @@ def _pairs(rows: list[list]) -> list[tuple]:
     return sorted(tuple(r) for r in rows)
 
 
-def reach_problems(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
-    """Return every way ``after`` (live) lets the user reach less, or otherwise, than ``before`` (source) meant."""
+def reach_problems(before: dict[str, Any], after: dict[str, Any], ordered: bool = True) -> list[str]:
+    """Return every way ``after`` (live) lets the user reach less, or otherwise, than ``before`` (source) meant.
+
+    ``ordered=False`` compares the folders under each parent without their order.
+    """
     out: list[str] = []
     if after["unparseable"]:
         out.append(f"values the app cannot parse: {after['failures']}")
     if after["notArrays"]:
         out.append(f"collections that are not arrays: {after['notArrays']}")
     for parent in sorted(set(before["tree"]) | set(after["tree"])):
-        if before["tree"].get(parent) != after["tree"].get(parent):
+        b, a = before["tree"].get(parent), after["tree"].get(parent)
+        if not ordered and b is not None and a is not None:
+            b, a = sorted(map(str, b)), sorted(map(str, a))
+        if b != a:
             out.append(f"folders under {parent}: {after['tree'].get(parent)} instead of {before['tree'].get(parent)}")
     if sorted(after["detachedFolders"]) != sorted(before["detachedFolders"]):
         out.append(f"folders out of the tree: {after['detachedFolders']} (before: {before['detachedFolders']})")

@@ -78,7 +78,8 @@ def assert_written_values_parse(page, local: dict[str, str], now_local: dict[str
 def test_fixture_reachable_in_the_live_app_after_migration(tab, name):
     local = fixture_store(name)
     page, before, after, result, now = migrate_and_compare(tab, local, {})
-    problems = la.reach_problems(before, after)
+    # defaultFolders hold parentId/sortOrder only: their order is the open question below.
+    problems = la.reach_problems(before, after, ordered=name != "defaultFolders")
     assert problems == [], "\n".join(problems)
     assert_written_values_parse(page, local, now[0])
     # What the user had is all there: every record of the fixture is counted.
@@ -106,7 +107,8 @@ def test_real_export_folders_items_and_favourites(tab):
 def test_every_kind_of_store_reachable_in_the_live_app(tab, kind):
     local, app, records = la.user_store(kind)
     page, before, after, result, now = migrate_and_compare(tab, local, app)
-    problems = la.reach_problems(before, after)
+    # Folders with parentId/sortOrder only (2.0.0, half the mixed ones): their order is the open question below.
+    problems = la.reach_problems(before, after, ordered=kind not in ("2.0.0", "mixed"))
     assert problems == [], "\n".join(problems)
     # The store is as rich as the issue's: nothing here passes by being empty.
     assert sum(len(v) for v in before["tree"].values()) == 5
@@ -136,11 +138,6 @@ def test_user_settings_reach_the_live_app(tab):
     assert settings["performance"]["enableVirtualization"] is True
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open question for the lead: the steps give a folder with parent_id but no sort_order the "
-    "sort_order of its sortOrder, so the live app no longer lists it by name as it did before the run",
-)
 def test_folders_the_live_app_listed_by_name_keep_that_order(tab):
     """Folders the app created (parent_id, and sortOrder = creation index, no sort_order) were shown by name."""
     folders = [
@@ -162,6 +159,18 @@ def test_folders_the_live_app_listed_by_name_keep_that_order(tab):
     assert before["tree"] == {"root": ["folder-1", "folder-2", "folder-0"]}
     assert mx.call(page, RUN)["success"] is True
     assert la.read_live(page)["tree"] == before["tree"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open question for the lead: a folder with parentId/sortOrder only (an earlier migration renamed "
+    "its sort_order) gets parent_id but no sort_order, so the live app lists it by name, not in the user's order",
+)
+@pytest.mark.parametrize("kind", ["2.0.0", "mixed"])
+def test_folders_an_earlier_migration_renamed_keep_their_order(tab, kind):
+    local, app, _ = la.user_store(kind)
+    _, before, after, _, _ = migrate_and_compare(tab, local, app)
+    assert la.reach_problems(before, after) == []
 
 
 # ---------------------------------------------------------------------- what the live app writes afterwards
