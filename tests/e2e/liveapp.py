@@ -45,15 +45,21 @@ def _pairs(rows: list[list]) -> list[tuple]:
     return sorted(tuple(r) for r in rows)
 
 
-def reach_problems(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
-    """Return every way ``after`` (live) lets the user reach less, or otherwise, than ``before`` (source) meant."""
+def reach_problems(before: dict[str, Any], after: dict[str, Any], ordered: bool = True) -> list[str]:
+    """Return every way ``after`` (live) lets the user reach less, or otherwise, than ``before`` (source) meant.
+
+    ``ordered=False`` compares the folders under each parent without their order.
+    """
     out: list[str] = []
     if after["unparseable"]:
         out.append(f"values the app cannot parse: {after['failures']}")
     if after["notArrays"]:
         out.append(f"collections that are not arrays: {after['notArrays']}")
     for parent in sorted(set(before["tree"]) | set(after["tree"])):
-        if before["tree"].get(parent) != after["tree"].get(parent):
+        b, a = before["tree"].get(parent), after["tree"].get(parent)
+        if not ordered and b is not None and a is not None:
+            b, a = sorted(map(str, b)), sorted(map(str, a))
+        if b != a:
             out.append(f"folders under {parent}: {after['tree'].get(parent)} instead of {before['tree'].get(parent)}")
     if sorted(after["detachedFolders"]) != sorted(before["detachedFolders"]):
         out.append(f"folders out of the tree: {after['detachedFolders']} (before: {before['detachedFolders']})")
@@ -178,8 +184,8 @@ def user_store(kind: str) -> tuple[dict[str, str], dict[str, dict], dict[str, li
     """Return (localStorage, AirPromptsDB records, the collections as the user made them) of a store ``kind``.
 
     legacy: legacy keys, snake_case; 1.0.0: airprompts_* keys, snake_case; 2.0.0: camelCase,
-    folders with parentId/sortOrder only; mixed: both shapes in each collection, folders with
-    parent_id and sortOrder as the real export has them; AirPromptsDB: a 1.0.0 store whose
+    folders with parentId/sortOrder only; mixed: both shapes in each collection, folders the
+    live app reordered (parent_id, sort_order) beside renamed ones (parentId, sortOrder); AirPromptsDB: a 1.0.0 store whose
     templates and workflows live in AirPromptsDB.
     """
     app: dict[str, dict] = {}
@@ -207,9 +213,11 @@ def user_store(kind: str) -> tuple[dict[str, str], dict[str, dict], dict[str, li
         records = {
             name: [(snake if i % 2 else camel)[name][i] for i in range(len(snake[name]))] for name in COLLECTIONS
         }
-        # Folders as the live app writes them: parent_id (its tree) next to the camelCase rest.
+        # Folders the live app reordered (parent_id and sort_order beside the camelCase rest)
+        # next to folders an earlier migration renamed (parentId and sortOrder only).
         records["folders"] = [
-            {**{k: v for k, v in c.items() if k != "parentId"}, "parent_id": c["parentId"]} for c in camel["folders"]
+            {**c, "parent_id": c.pop("parentId"), "sort_order": c["sortOrder"]} if i % 2 == 0 else c
+            for i, c in enumerate(dict(c) for c in camel["folders"])
         ]
         local = _texts(records, {k: f"airprompts_{k}" for k in COLLECTIONS})
         local["airprompts_data_version"] = '"2.0"'
