@@ -161,11 +161,6 @@ def test_folders_the_live_app_listed_by_name_keep_that_order(tab):
     assert la.read_live(page)["tree"] == before["tree"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open question for the lead: a folder with parentId/sortOrder only (an earlier migration renamed "
-    "its sort_order) gets parent_id but no sort_order, so the live app lists it by name, not in the user's order",
-)
 @pytest.mark.parametrize("kind", ["2.0.0", "mixed"])
 def test_folders_an_earlier_migration_renamed_keep_their_order(tab, kind):
     local, app, _ = la.user_store(kind)
