@@ -6,13 +6,14 @@ import asyncio
 import json
 import logging
 import sys
+from typing import Any
 
 import js
-from pyodide.ffi import create_proxy
+from pyodide.ffi import create_proxy, to_js
 
 from app.api import Api
 from app.core.warmup import warm_up
-from app.storage.browser import BrowserLock, BrowserStorage, count_json_array
+from app.storage.browser import BrowserLock, BrowserStorage, count_json_array, js_text, text_from_js
 from app.storage.webcrypto import WebCrypto
 from app.wiring import Services, build
 
@@ -78,7 +79,13 @@ async def start() -> None:
     )
     publish_events(services)
     api = Api(services)
-    dispatch = create_proxy(api.dispatch)  # lives as long as the page
+
+    async def answer(service: str, method: str, args_json: Any) -> Any:
+        # Large texts cross each way as UTF-8 bytes (a compatibilityLayer.get of a few MB of
+        # non-ASCII text took seconds as a str): static/js/api.js encodes and decodes them.
+        return to_js(js_text(await api.dispatch(service, method, text_from_js(args_json))))
+
+    dispatch = create_proxy(answer)  # lives as long as the page
     js.__airpromptsDispatch = dispatch
     js.window.__airpromptsDispatch = dispatch
     sys.modules["__main__"].services = services  # devtools: inspect from the PyScript REPL
