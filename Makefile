@@ -10,7 +10,7 @@ WASM_PIP_FLAGS := --no-deps --require-hashes --only-binary=:all: \
 	--platform pyemscripten_2026_0_wasm32 --platform any \
 	--python-version 3.14 --implementation cp --abi cp314 --abi none
 
-.PHONY: setup serve test test-unit test-e2e bench lint clean chromium schemas
+.PHONY: setup serve test test-unit test-e2e bench lint clean chromium schemas constants
 
 setup: $(VENV)/.stamp $(VENDOR)/.stamp
 
@@ -24,11 +24,13 @@ node_modules/.stamp: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# Browser assets, served from our own origin: Pyodide core, PyScript, wheels.
+# Browser assets, served from our own origin: Pyodide core, PyScript, wheels; React for the React host example.
 $(VENDOR)/.stamp: node_modules/.stamp requirements/browser.txt
-	rm -rf $(VENDOR).tmp && mkdir -p $(VENDOR).tmp/wheels
+	rm -rf $(VENDOR).tmp && mkdir -p $(VENDOR).tmp/wheels $(VENDOR).tmp/react
 	cp -r node_modules/pyodide $(VENDOR).tmp/pyodide
 	cp -r node_modules/@pyscript/core/dist $(VENDOR).tmp/pyscript
+	cp node_modules/react/umd/react.production.min.js node_modules/react-dom/umd/react-dom.production.min.js \
+		node_modules/react/LICENSE $(VENDOR).tmp/react/
 	$(PYTHON) -m pip download -q --disable-pip-version-check $(WASM_PIP_FLAGS) \
 		-r requirements/browser.txt -d $(VENDOR).tmp/wheels
 	rm -rf $(VENDOR) && mv $(VENDOR).tmp $(VENDOR)
@@ -59,6 +61,10 @@ bench: setup chromium
 # The record JSON Schemas of static/schemas, written from the pydantic models.
 schemas: setup
 	$(PY) -m app.core.schemas
+
+# static/js/constants.js, written from app/core/keys.py and the version registry.
+constants: setup
+	$(PY) -m app.core.jsconstants
 
 lint: setup
 	$(PY) -m ruff check app tests playwright.config.py

@@ -31,6 +31,7 @@ migration service; every other error restores the pre-migration state.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 
@@ -146,8 +147,8 @@ class InvalidInput(MigrateError):
     name = "InvalidInput"
 
 
-# Browser DOMException names -> the most specific app error. The browser storage
-# maps every native failure through this table, in one place (app/storage/browser.py).
+# Browser DOMException names -> the most specific app error. Every native failure of the
+# storage bridge and of WebCrypto is mapped through this table, in one place (``from_js``).
 BROWSER_ERRORS: dict[str, type[MigrateError]] = {
     "QuotaExceededError": QuotaExceeded,
     "AbortError": TransactionAborted,
@@ -166,10 +167,87 @@ BROWSER_ERRORS: dict[str, type[MigrateError]] = {
     "WriteConflict": WriteConflict,
 }
 
+# What a person reads for each browser error: what happened and what to do. The browser's own
+# text (often "Failed to execute 'setItem' on 'Storage': ...") goes to ``details`` only.
+BROWSER_MESSAGES: dict[str, str] = {
+    "QuotaExceededError": (
+        "Browser storage is full: the browser refused to store more data for this site. "
+        "Delete old backups in the migration console or free space in the browser's site data, then try again."
+    ),
+    "AbortError": "The browser stopped a storage operation before it finished. Try again; reload the page if it keeps happening.",
+    "TransactionInactiveError": "The browser closed a storage operation too early. Try again in a moment.",
+    "TimeoutError": (
+        "The browser's storage did not answer in time (another tab may be holding it). "
+        "Close other AirPrompts tabs and try again."
+    ),
+    "VersionError": "The browser's storage holds a newer database version than this page. Reload the page.",
+    "InvalidStateError": (
+        "The browser's storage cannot be used right now (it was closed or is being deleted). Reload the page and try again."
+    ),
+    "SecurityError": (
+        "The browser does not allow this site to use its storage (private browsing, or site data blocked). "
+        "Allow site data for this site, then reload."
+    ),
+    "NotFoundError": "The browser's storage is missing a part it needs. Reload the page.",
+    "UnknownError": "The browser's storage failed for an unknown reason (often a full or damaged disk). Try again.",
+    "DataError": "The browser refused a value it was asked to store. Nothing was written.",
+    "DataCloneError": "The browser refused a value it was asked to store. Nothing was written.",
+    "ConstraintError": "The browser refused a write that conflicts with stored data. Nothing was written.",
+    "OperationError": "Decryption failed: the passphrase is wrong or the encrypted data was changed.",
+}
+UNKNOWN_BROWSER_MESSAGE = "The browser's storage reported an unexpected error. Try again; reload the page if it keeps happening."
 
-def from_browser_error(name: str, message: str) -> MigrateError:
-    """Return the app error for a browser error called ``name``."""
+_NAME_PATTERN = re.compile(r"\b(" + "|".join(sorted(BROWSER_ERRORS, key=len, reverse=True)) + r")\b")
+
+
+def from_browser_error(name: str, message: str, *, action: str | None = None) -> MigrateError:
+    """Return the app error for a browser error called ``name`` (``message`` is the browser's own text)."""
     cls = BROWSER_ERRORS.get(name, StorageError)
-    if cls is QuotaExceeded:
-        return QuotaExceeded(f"Browser storage is full: {message}")
-    return cls(message, browser_error=name)
+    if cls is WriteConflict:
+        return WriteConflict(message, browser_error=name)  # our own bridge's text, already plain
+    text = BROWSER_MESSAGES.get(name, UNKNOWN_BROWSER_MESSAGE)
+    if action:
+        text = f"{text} (while {action})"
+    return cls(text, browser_error=name, browser_message=message)
+
+
+def browser_error_name(exc: BaseException) -> tuple[str, str]:
+    """Return the DOMException name and the browser's message carried by a JavaScript exception.
+
+    The name comes from the error object, whatever its JavaScript type: Pyodide wraps a thrown
+    value that is not an ``Error`` with a stack (a DOMException from IndexedDB often is not) in
+    a new ``Error`` whose text quotes the original ("QuotaExceededError: ..."), so the text is
+    searched for a known name too.
+    """
+    text = str(getattr(exc, "message", "") or exc)
+    for source in (exc, getattr(exc, "js_error", None)):
+        name = getattr(source, "name", None)
+        if isinstance(name, str) and name in BROWSER_ERRORS:
+            return name, text
+    found = _NAME_PATTERN.search(text)
+    return (found.group(1) if found else "Error"), text
+
+
+def from_js(exc: BaseException, *, action: str | None = None) -> MigrateError:
+    """Return the app error for an exception from JavaScript (the one translation of browser errors)."""
+    if isinstance(exc, MigrateError):
+        return exc
+    name, text = browser_error_name(exc)
+    return from_browser_error(name, text, action=action)
+
+
+def as_app_error(exc: BaseException) -> MigrateError | None:
+    """Return ``exc`` as an app error: itself, or the mapped browser error; None when it is neither."""
+    if isinstance(exc, MigrateError):
+        return exc
+    name, text = browser_error_name(exc)
+    return None if name == "Error" else from_browser_error(name, text)
+
+
+def describe(exc: BaseException) -> str:
+    """Return what a person should read about ``exc``: the app's own message, never an interpreter's text."""
+    known = as_app_error(exc)
+    if known is not None:
+        text = known.message.strip()
+        return text if text.endswith((".", "!", "?", ")")) else text + "."
+    return "An unexpected error stopped the operation; the details are in the logs (Logs panel of the migration console)."

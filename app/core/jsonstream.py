@@ -120,25 +120,42 @@ class MalformedJSON(InvalidInput):
         self.position = position
 
 
-def iter_array_batches(text: str, batch_size: int) -> Iterator[list[Any]]:
+def iter_array_batches(
+    text: str, batch_size: int, *, start: int = 0, ends: list[int] | None = None
+) -> Iterator[list[Any]]:
     """Yield the elements of the JSON array ``text`` in lists of at most ``batch_size``.
 
     The elements equal those of ``json.loads(text)``; malformed text raises
-    MalformedJSON, possibly after earlier batches were yielded.
+    MalformedJSON, possibly after earlier batches were yielded. ``ends``, when
+    given, gets the character position just after each yielded batch; passing
+    one of those as ``start`` goes on from there without parsing what lies before.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     decode = _raw_decode
     skip = _WS.match
     end = len(text)
-    index = skip(text, 0).end()
-    if index >= end or text[index] != "[":
-        raise MalformedJSON("expected a JSON array", position=index)
-    index = skip(text, index + 1).end()
     batch: list[Any] = []
-    if index < end and text[index] == "]":
-        index += 1
+    if start:
+        # Just after an element: a ',' and the next one, or the closing ']'.
+        index = skip(text, start).end()
+        if index < end and text[index] == "]":
+            index += 1
+            elements = False
+        elif index < end and text[index] == ",":
+            index = skip(text, index + 1).end()
+            elements = True
+        else:
+            raise MalformedJSON("expected ',' or ']'", position=index)
     else:
+        index = skip(text, 0).end()
+        if index >= end or text[index] != "[":
+            raise MalformedJSON("expected a JSON array", position=index)
+        index = skip(text, index + 1).end()
+        elements = not (index < end and text[index] == "]")
+        if not elements:
+            index += 1
+    if elements:
         while True:
             try:
                 value, index = decode(text, index)
@@ -146,6 +163,8 @@ def iter_array_batches(text: str, batch_size: int) -> Iterator[list[Any]]:
                 raise MalformedJSON(f"invalid array element: {exc.msg}", position=exc.pos) from exc
             batch.append(value)
             if len(batch) >= batch_size:
+                if ends is not None:
+                    ends.append(index)
                 yield batch
                 batch = []
             index = skip(text, index).end()
@@ -153,6 +172,7 @@ def iter_array_batches(text: str, batch_size: int) -> Iterator[list[Any]]:
                 raise MalformedJSON("unterminated array", position=index)
             char = text[index]
             if char == "]":
+                closing = index
                 index += 1
                 break
             if char != ",":
@@ -161,6 +181,8 @@ def iter_array_batches(text: str, batch_size: int) -> Iterator[list[Any]]:
     if skip(text, index).end() != end:
         raise MalformedJSON("extra data after the array", position=index)
     if batch:
+        if ends is not None:
+            ends.append(closing)
         yield batch
 
 

@@ -13,6 +13,9 @@ VALUES = ("tags", "favorites", "recent_items", "ui_preferences", "user_settings"
 PREFIX = "airprompts_"
 SCHEMA_VERSION_KEY = "airprompts_schema_version"
 DATA_VERSION_KEY = "airprompts_data_version"
+# Set by the migration service while its journal exists (static/js/loader.js reads it: the journal
+# lives in IndexedDB, which a page cannot read synchronously). Not app data: never backed up.
+PENDING_FLAG = "airprompts_migrate_pending"
 # Where a collection lives in IndexedDB: database, object store (keyPath "key").
 APP_DB = "AirPromptsDB"
 APP_STORE = "storage"
@@ -75,6 +78,8 @@ def is_leftover(key: str) -> bool:
 
 def is_app_key(key: str) -> bool:
     """Return whether localStorage ``key`` belongs to the AirPrompts app."""
+    if key == PENDING_FLAG:
+        return False
     return key.startswith(_NAMED_PREFIXES) or key in _NAMED_KEYS or legacy_target(key) is not None or is_leftover(key)
 
 

@@ -34,15 +34,27 @@ def load_schema(name: str) -> dict[str, Any]:
         return json.load(handle)
 
 
-@functools.cache
 def schema_validator(name: str) -> Draft202012Validator:
-    """Return the cached draft 2020-12 validator of schema ``name``.
+    """Return the cached draft 2020-12 validator of schema ``name``, for the current target version.
 
     The shipped documents are checked against the draft 2020-12 meta-schema by the
     unit tests, not here: that check costs about 9 ms a document in Pyodide, paid
     on the first migration of every page.
     """
-    return Draft202012Validator(load_schema(name))
+    return _validator(name.removesuffix(".schema.json"), revisions.target())
+
+
+@functools.cache
+def _validator(name: str, target: str) -> Draft202012Validator:
+    document = load_schema(name)
+    if name in KIND_SCHEMAS.values() and document.get("$id") != _schema_id(name, target):
+        # A version registered after the files were written (a test's toy version): the models say it.
+        document = generate(name)
+    return Draft202012Validator(document)
+
+
+def _schema_id(name: str, target: str) -> str:
+    return f"urn:airprompts:schema:{target}:{name}"
 
 
 # -- the record documents, generated from the pydantic models ------------------
@@ -72,7 +84,7 @@ def generate(name: str) -> dict[str, Any]:
     description = " ".join((model.__doc__ or "").split())
     return {
         "$schema": _DIALECT,
-        "$id": f"urn:airprompts:schema:{revisions.target()}:{name}",
+        "$id": _schema_id(name, revisions.target()),
         "title": f"A {revisions.target()} AirPrompts {_TITLES[name]}",
         **body,
         "description": f"{description} Unknown fields are allowed and kept; nothing is coerced. "

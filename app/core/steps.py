@@ -245,10 +245,11 @@ def _stringify_ids(kind: str, rec: dict[str, Any]) -> None:
 
 
 def _folder_pairs(rec: dict[str, Any]) -> None:
-    """Give a folder both spellings of parent_id and sort_order; the snake_case value wins.
+    """Give a folder both spellings of parent_id, and of sort_order where it has one; snake_case wins.
 
     The live app builds its tree from ``parent_id`` and orders by ``sort_order``
     (data.md section 6); a camelCase value that differs is kept under legacyFields.
+    A folder with ``sortOrder`` alone is listed by name in the app, and stays so.
     """
     extra: dict[str, Any] = {}
     for snake, camel in FOLDER_PAIRS:
@@ -257,12 +258,14 @@ def _folder_pairs(rec: dict[str, Any]) -> None:
             value = rec[snake]
             if has_camel and not same_value(rec[camel], value):
                 extra[camel] = rec[camel]
+        elif snake == "sort_order":
+            # Without sort_order the app lists the folder by name, whatever its sortOrder says (it
+            # overwrites sortOrder from sort_order): adding one would reorder what the user sees.
+            continue
         elif has_camel:
-            value = rec[camel]
-        elif snake == "parent_id":
-            value = None  # no parent named: a root folder, as the app reads it
+            value = rec[camel]  # parentId only (an earlier 2.0.0 shape): the app needs parent_id to show it
         else:
-            continue  # no order to keep: the app orders such folders by name
+            value = None  # no parent named: a root folder, as the app reads it
         rec[snake] = value
         rec[camel] = value
     if extra:

@@ -102,6 +102,21 @@ class References:
                             named.add(target)
                             refs.append((kind, index, record_id, f"steps.{position}.{name}", "templates", target))
 
+    def mark(self) -> int:
+        """Return a position in the references made so far (for ``since``)."""
+        return len(self._refs)
+
+    def since(self, mark: int) -> list[list[Any]]:
+        """Return the references made after ``mark`` as JSON-compatible lists."""
+        return [list(ref) for ref in self._refs[mark:]]
+
+    def restore(self, kind: str, ids: Iterable[str], refs: Iterable[list[Any]]) -> None:
+        """Take back the kept ids and references of records handled by an earlier page (a resumed run)."""
+        self.ids.setdefault(kind, set()).update(ids)
+        self._refs.extend(
+            (str(k), int(i), str(r), str(f), str(tk), str(t)) for k, i, r, f, tk, t in refs
+        )
+
     def dangling(self) -> list[Issue]:
         """Return a warning for each reference to an id no kept record has."""
         found: list[Issue] = []

@@ -89,6 +89,24 @@ def _chunk_key(backup_id: str, index: int) -> str:
     return f"{backup_id}/{index:06d}"
 
 
+# The metadata fields ``metaSha256`` covers: everything that describes the backup. Not covered:
+# what an import or this browser sets (``kind`` imported, ``originalId``, ``importedAt``,
+# ``persisted``, ``complete``); an import keeps the original id and kind to check against.
+SIGNED_FIELDS = (
+    "id", "type", "kind", "createdAt", "createdAtMs", "description", "schemaVersion", "keys", "itemCount",
+    "sizeBytes", "changed", "deleted", "chunkCount", "chunks", "sha256", "encrypted", "kdf", "baseId", "migrationId",
+)  # fmt: skip
+VERIFIED_PREFIX = "verified/"  # own store "settings": the last verification of each backup
+
+
+def _signed(meta: dict) -> str:
+    """Return the canonical text of the metadata fields ``metaSha256`` covers."""
+    fields = {name: meta.get(name) for name in SIGNED_FIELDS}
+    if meta.get("kind") == "imported" and "originalId" in meta:
+        fields["id"], fields["kind"] = meta.get("originalId"), meta.get("originalKind")
+    return json.dumps(fields, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
 class _Keys:
     """Cache the keys derived during one operation (PBKDF2 at 600k iterations is slow)."""
 
@@ -203,6 +221,12 @@ class BackupService:
             if isinstance(meta, dict) and meta.get("complete") is True:
                 metas.append(meta)
         metas.sort(key=_order, reverse=True)
+        verdicts = dict(await self.storage.own_scan("settings", VERIFIED_PREFIX))
+        for meta in metas:
+            text = verdicts.get(VERIFIED_PREFIX + str(meta.get("id")))
+            verdict = _journal(text) if text is not None else None
+            if verdict:
+                meta["verified"] = verdict
         return metas
 
     async def get_backup(self, backup_id: str) -> dict:
@@ -394,6 +418,7 @@ class BackupService:
                 "persisted": await self._persist(),
                 "complete": True,
             }
+            meta["metaSha256"] = await self.crypto.sha256_hex(_signed(meta))
             await self.storage.own_write([Put("backups", backup_id, _dumps(meta))])
         except BaseException:
             await self._discard_chunks(backup_id)
@@ -641,10 +666,34 @@ class BackupService:
                 "errors": [exc.message],
             }
         _, report = await self._load_state(backup_id, _Keys(self.crypto, passphrase))
+        problem = await self._meta_problem(meta)
+        if problem:
+            report.errors.append(problem)
         result = report.to_dict(bool(meta.get("encrypted")))
+        result["metaVerified"] = "metaSha256" in meta and problem is None
         if not result["ok"]:
             self.log.warning("backup %s failed verification: %s", backup_id, report.errors or "bad chunks")
+        await self._remember_verification(backup_id, result)
         return result
+
+    async def _meta_problem(self, meta: dict) -> str | None:
+        """Return what is wrong with a backup's metadata checksum (None when it matches or predates it)."""
+        if "metaSha256" not in meta:
+            return None
+        if await self.crypto.sha256_hex(_signed(meta)) != meta.get("metaSha256"):
+            return (
+                f"backup {meta.get('id')}: its description, date, version or other metadata were changed "
+                "after it was made (the metadata checksum does not match)"
+            )
+        return None
+
+    async def _remember_verification(self, backup_id: str, result: dict) -> None:
+        """Keep the outcome for the backup list (the console's Verified column); a failure only forgets it."""
+        verdict = {"ok": result["ok"], "at": _iso(self.clock()), "errors": result["errors"][:5]}
+        try:
+            await self.storage.own_write([Put("settings", VERIFIED_PREFIX + backup_id, _dumps(verdict))])
+        except Exception:
+            self.log.warning("could not remember the verification of backup %s", backup_id, exc_info=True)
 
     async def state(self, backup_id: str, *, passphrase: str | None = None) -> State:
         """Return the verified state a backup holds: {"local": {key: text}, "app": {key: record text}}."""
@@ -671,11 +720,15 @@ class BackupService:
         passphrase: str | None = None,
         keys: Iterable[str] | None = None,
         safety_backup: bool = True,
+        deferred: bool = False,
     ) -> dict:
         """Bring the app data back to exactly its state at ``backup_id``; return what changed.
 
         An encrypted backup always gets a safety backup, because ``recover`` after an
-        interrupted restore has no passphrase and can only roll back to it.
+        interrupted restore has no passphrase and can only roll back to it. ``deferred``
+        marks the restore of a migration's rollback: when a reload interrupts it, ``recover``
+        leaves it to the migration service, which first looks for values written during
+        the run (``finish_deferred_restore`` finishes it when nothing else will).
         """
         async with self._lock:
             selection = None if keys is None else _selection(keys)
@@ -697,6 +750,8 @@ class BackupService:
                 "encrypted": encrypted,
                 "startedAt": _iso(self.clock()),
             }
+            if deferred:
+                journal["deferred"] = True
             await self.storage.own_write([Put("journal", JOURNAL_RESTORE, _dumps(journal))])
             result = await self._apply(state, selection, rollback=True)
             await self.storage.own_write([Delete("journal", JOURNAL_RESTORE)])
@@ -765,7 +820,13 @@ class BackupService:
                     backup_id=backup_id,
                     dependents=dependents,
                 )
-            await self.storage.own_write([Delete("backups", backup_id), DeletePrefix("chunks", backup_id + "/")])
+            await self.storage.own_write(
+                [
+                    Delete("backups", backup_id),
+                    DeletePrefix("chunks", backup_id + "/"),
+                    Delete("settings", VERIFIED_PREFIX + backup_id),
+                ]
+            )
             self.log.info("deleted backup %s", backup_id)
 
     async def apply_retention(self, protect: Iterable[str] = ()) -> list[str]:
@@ -794,7 +855,11 @@ class BackupService:
         if doomed:
             ops: list = []
             for backup_id in doomed:
-                ops += [Delete("backups", backup_id), DeletePrefix("chunks", backup_id + "/")]
+                ops += [
+                    Delete("backups", backup_id),
+                    DeletePrefix("chunks", backup_id + "/"),
+                    Delete("settings", VERIFIED_PREFIX + backup_id),
+                ]
             await self.storage.own_write(ops)
             self.log.info("retention deleted backups %s", ", ".join(doomed))
         return doomed
@@ -827,9 +892,15 @@ class BackupService:
         """Check every hash of an exported envelope, then store it as a backup; return its metadata."""
         async with self._lock:
             meta, chunks = await self._parse_envelope(text)
+            original_id = meta["id"]
+            for existing in await self.list_backups():
+                first_id = meta.get("originalId", original_id) if meta.get("kind") == "imported" else original_id
+                same_backup = bool({original_id, first_id} & {existing.get("id"), existing.get("originalId")})
+                if same_backup and existing.get("sha256") == meta.get("sha256"):
+                    self.log.info("backup file %s is already stored as %s; not imported again", original_id, existing["id"])
+                    return {**existing, "alreadyImported": True}
             payload = sum(len(c["data"]) for c in chunks)
             await self._check_quota(payload, encrypted=False)
-            original_id = meta["id"]
             free = (await self.storage.own_get("backups", [original_id])).get(original_id) is None
             backup_id = original_id if free and not await self.storage.own_keys("chunks", original_id + "/") else None
             if backup_id is None:
@@ -847,14 +918,19 @@ class BackupService:
                 **meta,
                 "id": backup_id,
                 "kind": "imported",
-                "originalId": original_id,
-                "originalKind": meta.get("kind"),
+                # An imported backup exported again keeps the id and kind it was made with.
+                "originalId": meta.get("originalId", original_id) if meta.get("kind") == "imported" else original_id,
+                "originalKind": meta.get("originalKind") if meta.get("kind") == "imported" else meta.get("kind"),
                 "importedAt": _iso(self.clock()),
                 "chunks": infos,
                 "chunkCount": len(infos),
                 "baseId": None,
                 "complete": True,
             }
+            if "metaSha256" not in meta:
+                # A file exported before metadata checksums: its data is checked, its description and date are not.
+                new_meta["metaVerified"] = False
+                self.log.warning("backup file %s has no metadata checksum (an earlier export)", original_id)
             try:
                 for start in range(0, len(chunks), CHUNKS_PER_WRITE):
                     await self.storage.own_write(
@@ -925,6 +1001,11 @@ class BackupService:
                     raise BackupCorrupted(f"The backup file's chunk {position} does not hold backup entries") from exc
         if await self.crypto.sha256_hex("".join(c["sha256"] for c in chunks)) != meta.get("sha256"):
             raise BackupCorrupted("The backup file fails its whole-backup checksum: the file was changed or damaged")
+        if "metaSha256" in meta and await self.crypto.sha256_hex(_signed(meta)) != meta["metaSha256"]:
+            raise BackupCorrupted(
+                "The backup file's description, date, version or other metadata were changed after it was exported "
+                "(its metadata checksum does not match); it was not imported"
+            )
         return meta, chunks
 
     # ------------------------------------------------------------------ crash recovery
@@ -936,9 +1017,19 @@ class BackupService:
             if orphans:
                 report = {"operation": "backup", "outcome": "discarded", "backupId": orphans[0], "backupIds": orphans}
             text = (await self.storage.own_get("journal", [JOURNAL_RESTORE])).get(JOURNAL_RESTORE)
-            if text is not None:
+            if text is not None and _deferred(text):
+                report = {"operation": "restore", "outcome": "deferred", "backupId": _journal(text).get("backupId")}
+            elif text is not None:
                 report = await self._recover_restore(text)
             return report
+
+    async def finish_deferred_restore(self) -> dict | None:
+        """Finish an interrupted restore that ``recover`` left to the migration service; None when there is none."""
+        async with self._lock:
+            text = (await self.storage.own_get("journal", [JOURNAL_RESTORE])).get(JOURNAL_RESTORE)
+            if text is None or not _deferred(text):
+                return None
+            return await self._recover_restore(text)
 
     async def _discard_orphans(self) -> list[str]:
         complete = {m["id"] for m in await self.list_backups()}
@@ -949,10 +1040,7 @@ class BackupService:
         return orphans
 
     async def _recover_restore(self, text: str) -> dict:
-        try:
-            journal = json.loads(text)
-        except ValueError:
-            journal = {}
+        journal = _journal(text)
         backup_id = journal.get("backupId")
         safety_id = journal.get("safetyBackupId")
         selection = journal.get("keys")
@@ -985,6 +1073,18 @@ class BackupService:
             return {"operation": "restore", "outcome": "discarded", "backupId": backup_id, "safetyBackupId": safety_id}
         self.log.error("the interrupted restore of %s can neither finish nor roll back", backup_id)
         return {"operation": "restore", "outcome": "failed", "backupId": backup_id, "safetyBackupId": safety_id}
+
+
+def _journal(text: str) -> dict:
+    try:
+        journal = json.loads(text)
+    except ValueError:
+        return {}
+    return journal if isinstance(journal, dict) else {}
+
+
+def _deferred(text: str) -> bool:
+    return _journal(text).get("deferred") is True
 
 
 def _selection(keys: Iterable[str]) -> list[str]:

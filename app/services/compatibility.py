@@ -53,14 +53,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
-from app.core import jsonstream, keys, timestamps
+from app.core import jsonstream, keys, revisions, timestamps
 from app.core.errors import InvalidInput, MigrationInProgress, ValidationFailed
 from app.core.issues import Issue, Quarantined
 from app.core.legacy import plan_legacy
 from app.core.planner import make_plan
 from app.core.transform import CollectionTransformer, Context, upgrade_value
 from app.core.validator import References, Validator
-from app.core.versions import TARGET, detect_record_version, detect_store_version, recorded_version
+from app.core.versions import detect_record_version, detect_store_version, recorded_version
 from app.services.logger import MigrationLogger
 from app.storage.base import Put, Storage
 
@@ -248,7 +248,7 @@ class CompatibilityLayer:
                     value = _parse(value)
                 return _Found("app", keys.app_source(name), value, [keys.app_source(name)], record)
         key = keys.PREFIX + name
-        pending = snap.recorded != TARGET
+        pending = snap.recorded != revisions.target()
         if legacy and pending:
             sources = [k for k, v in snap.local.items() if v is not None and keys.legacy_target(k) == key]
             if sources:
@@ -283,7 +283,7 @@ class CompatibilityLayer:
         """Return the records as the migration would write them, the ones it would quarantine, and the count changed."""
         ctx = Context(name, source_key, store_version, self._now_iso(), origins)
         result = CollectionTransformer(ctx, self.validator, References()).run(records, 0)
-        changed = sum(n for version, n in result.counts.items() if version != TARGET)
+        changed = sum(n for version, n in result.counts.items() if version != revisions.target())
         return result.records, result.quarantined, result.repairs, changed
 
     # ------------------------------------------------------------------ reading
@@ -355,7 +355,7 @@ class CompatibilityLayer:
             if not isinstance(found.value, list):
                 return False
             return all(
-                isinstance(r, dict) and detect_record_version(name, r, snap.store_version) == TARGET
+                isinstance(r, dict) and detect_record_version(name, r, snap.store_version) == revisions.target()
                 for r in found.value
             )
         value, _ = upgrade_value(name, found.value, snap.store_version)
@@ -386,7 +386,7 @@ class CompatibilityLayer:
         return {
             "storedVersion": snap.store_version,
             "recordedVersion": snap.recorded,
-            "targetVersion": TARGET,
+            "targetVersion": revisions.target(),
             "migrationNeeded": needed,
             "migrationRunning": journal is not None or await self.lock.held_elsewhere(),
             "migrationPhase": self._phase(journal),
@@ -405,7 +405,7 @@ class CompatibilityLayer:
         if name in keys.COLLECTIONS:
             if not isinstance(value, list):
                 raise InvalidInput(f"{name} must be an array of records, got {type(value).__name__}", name=name)
-            records, quarantined, _, _ = self._upgrade_collection(name, value, source_key, TARGET)
+            records, quarantined, _, _ = self._upgrade_collection(name, value, source_key, revisions.target())
             if quarantined:
                 bad = [
                     {
@@ -438,7 +438,7 @@ class CompatibilityLayer:
             )
         if name == "tags" and not all(isinstance(tag, str) for tag in value):
             raise ValidationFailed("tags must be an array of strings, nothing was saved", name=name)
-        upgraded, _ = upgrade_value(name, value, TARGET)
+        upgraded, _ = upgrade_value(name, value, revisions.target())
         return upgraded, len(upgraded) if isinstance(upgraded, list) else 1
 
     async def save(self, name: str, value: Any) -> dict[str, Any]:

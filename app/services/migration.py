@@ -10,7 +10,7 @@ failure from the switch on restores the pre-migration backup.
 
 Journal (own store ``journal``, key ``current``, JSON text)::
 
-    {"format": 1, "runId": "mig-...", "phase": "backup" | "transform" | "switch" | "rollback",
+    {"format": 1, "runId": "mig-...", "phase": "backup" | "transform" | "switch" | "rollback" | "complete",
      "startedAt": ISO (the ``now`` of timestamp repairs: a resumed run is identical),
      "startedAtMs": int, "fromVersion": "1.0.0", "plan": Plan.to_dict(),
      "fingerprint": "blake2b:" + hash of every app key and record at detect (a resume over
@@ -21,10 +21,14 @@ Journal (own store ``journal``, key ``current``, JSON text)::
      # from phase "switch" on:
      "targets": [{"area": "local" | "app", "key", "staging": key or prefix, "join": bool,
                   "head", "tail", "sha256", "records"}],
-     "remove": [localStorage keys removed (collections moved to AirPromptsDB)]}
+     "remove": [localStorage keys removed (collections moved to AirPromptsDB)],
+     # phase "complete": the data is verified, only the clean-up is left to write:
+     "historyKey", "entry" (the history entry without its report), "dual" (the dual-read setting)}
 
 Staging keys: ``{runId}/{source_id}/{batch:06d}`` (the batch's records as compact
-JSON joined by commas), ``{runId}/values/{area}/{key}`` (a value's whole target
+JSON joined by commas), ``{runId}/~batch/{source_id}/{batch:06d}`` (that batch's part
+of the report, its kept ids and references, where its text ends: a resumed run takes
+the batch back from them), ``{runId}/values/{area}/{key}`` (a value's whole target
 text) and ``{runId}/~report`` (the report, written with the switch journal).
 Quarantine keys: ``{runId}/{source_id}/{index:08d}`` and
 ``{runId}/{source_id}/collection`` (a whole value that is not a JSON array).
@@ -44,7 +48,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Callable, Iterator, Mapping, NoReturn
 
-from app.core import ids, jsonstream, keys
+from app.core import ids, jsonstream, keys, revisions
 from app.core.errors import (
     DataChanged,
     InvalidInput,
@@ -55,6 +59,8 @@ from app.core.errors import (
     RolledBack,
     VerificationFailed,
     WriteConflict,
+    as_app_error,
+    describe,
 )
 from app.core.events import EventBus
 from app.core.issues import Issue, Quarantined
@@ -62,7 +68,7 @@ from app.core.legacy import LegacyPlan, plan_legacy
 from app.core.planner import Plan, make_plan
 from app.core.transform import BatchResult, CollectionTransformer, Context, upgrade_value
 from app.core.validator import References, Validator
-from app.core.versions import TARGET, version_text
+from app.core.versions import version_text
 from app.services.backup import BackupService
 from app.services.logger import MigrationLogger
 from app.services.performance import PerformanceMonitor
@@ -176,9 +182,11 @@ def _gc_allowed() -> Iterator[None]:
 
 
 def _error_dict(exc: BaseException) -> dict[str, Any]:
-    if isinstance(exc, MigrateError):
-        return exc.to_dict()
-    return {"name": type(exc).__name__, "message": str(exc), "details": {}}
+    known = as_app_error(exc)
+    if known is not None:
+        return known.to_dict()
+    # Shown to people (history, console): the interpreter's own text stays in the logs.
+    return {"name": "InternalError", "message": describe(exc), "details": {"type": type(exc).__name__}}
 
 
 # ---------------------------------------------------------------------- run state
@@ -199,6 +207,11 @@ class _Source:
     count: int = 0
     error: str | None = None
     origins: str | list[str] | None = None  # legacy keys the records were read from (LegacyPlan.origins)
+
+    @property
+    def read_from(self) -> str:
+        """The key the whole collection was read from: its legacy key when one provided it, else ``id``."""
+        return self.origins if isinstance(self.origins, str) else self.id
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -297,6 +310,8 @@ class _Run:
         if self.phase in ("switch", "rollback"):
             data["targets"] = [target.describe() for target in self.targets]
             data["remove"] = list(self.remove)
+        if self.displaced:
+            data["displaced"] = [list(item) for item in self.displaced]
         return data
 
 
@@ -321,7 +336,7 @@ class _Report:
         if entry is None:
             entry = self.sources[src.id] = {
                 "kind": src.kind,
-                "sourceKey": src.id,
+                "sourceKey": src.read_from,
                 "location": src.location,
                 "input": src.count,
                 "migrated": 0,
@@ -331,21 +346,19 @@ class _Report:
             }
         return entry
 
-    def add_batch(self, src: _Source, result: BatchResult, fragment: str) -> None:
-        entry = self.source(src)
-        entry["migrated"] += len(result.records)
-        entry["quarantined"] += len(result.quarantined)
-        for version, count in result.counts.items():
-            entry["byVersion"][version] = entry["byVersion"].get(version, 0) + count
+    def add_batch(self, src: _Source, result: BatchResult, fragment: str) -> dict[str, Any]:
+        """Add one transformed batch; return its part of the report (staged with it, for a resume)."""
         # The transformer also lists each quarantined record as an issue; those go under "quarantined".
         bad = {q.index for q in result.quarantined}
-        for issue in result.repairs:
-            if issue.index in bad:
-                continue
-            self.repairs.append({**issue.to_dict(), "source": src.id})
+        piece: dict[str, Any] = {
+            "migrated": len(result.records),
+            "counts": dict(result.counts),
+            "repairs": [{**issue.to_dict(), "source": src.id} for issue in result.repairs if issue.index not in bad],
+            "quarantined": [],
+        }
         for q in result.quarantined:
             record_id = q.record.get("id") if isinstance(q.record, dict) else None
-            self.quarantined.append(
+            piece["quarantined"].append(
                 {
                     "kind": q.kind,
                     "index": q.index,
@@ -356,6 +369,18 @@ class _Report:
                     "quarantineKey": _quarantine_key(self.run.run_id, src.id, q.index),
                 }
             )
+        self.add_piece(src, piece, fragment)
+        return piece
+
+    def add_piece(self, src: _Source, piece: Mapping[str, Any], fragment: str) -> None:
+        """Add a batch's part of the report, as ``add_batch`` made it (here or before a reload)."""
+        entry = self.source(src)
+        entry["migrated"] += piece["migrated"]
+        entry["quarantined"] += len(piece["quarantined"])
+        for version, count in piece["counts"].items():
+            entry["byVersion"][version] = entry["byVersion"].get(version, 0) + count
+        self.repairs.extend(piece["repairs"])
+        self.quarantined.extend(piece["quarantined"])
         self.fragments.setdefault(src.id, []).append(fragment)
 
     def add_invalid(self, src: _Source, entry: Quarantined) -> None:
@@ -377,8 +402,8 @@ class _Report:
                 "index": -1,
                 "id": None,
                 "code": INVALID_COLLECTION,
-                "message": f"{src.id} is not a JSON array ({src.error}); left as it is and quarantined whole",
-                "source": src.id,
+                "message": f"{src.read_from} is not a JSON array ({src.error}); left as it is and quarantined whole",
+                "source": src.read_from,
             }
         )
 
@@ -422,12 +447,27 @@ class _Report:
         }
 
 
+def _is_json(text: str | None) -> bool:
+    if text is None:
+        return True
+    try:
+        jsonstream.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _quarantine_key(run_id: str, source_id: str, index: int | None) -> str:
     return f"{run_id}/{source_id}/" + ("collection" if index is None else f"{index:08d}")
 
 
 def _staging_prefix(run_id: str, source_id: str) -> str:
     return f"{run_id}/{source_id}/"
+
+
+def _summary_prefix(run_id: str, source_id: str) -> str:
+    """Where each staged batch's part of the report waits (outside the prefix its fragments are joined from)."""
+    return f"{run_id}/~batch/{source_id}/"
 
 
 def _merge(first: BatchResult, second: BatchResult) -> BatchResult:
@@ -526,7 +566,7 @@ class MigrationService:
             "needed": plan.needed,
             "currentVersion": plan.recorded_version or plan.from_version,
             "detectedVersion": plan.from_version,
-            "targetVersion": TARGET,
+            "targetVersion": revisions.target(),
             "legacyKeys": plan.legacy_keys,
             "counts": counts,
             "plan": plan.to_dict(),
@@ -630,6 +670,11 @@ class MigrationService:
         await self._load_protection()
         text = (await self.storage.own_get(JOURNAL_STORE, [JOURNAL_KEY])).get(JOURNAL_KEY)
         if text is None:
+            if not self._running and not await self.lock.held_elsewhere():
+                # A restore of a rollback whose run is gone, and a page closed between the journal's
+                # removal and the flag's: nobody else finishes them.
+                await self.backups.finish_deferred_restore()
+                await self._clear_pending()
             return None
         if not await self.lock.acquire():
             return {"resumed": None, "outcome": "locked"}
@@ -723,7 +768,7 @@ class MigrationService:
                 return {
                     "success": True,
                     "fromVersion": plan.from_version,
-                    "toVersion": TARGET,
+                    "toVersion": revisions.target(),
                     "migrated": 0,
                     "quarantined": 0,
                     "warnings": 0,
@@ -848,7 +893,9 @@ class MigrationService:
                 if text is None:
                     continue
                 origins = legacy.origins.get(source_key)
-                sources.append(_Source(source_key, kind, source_key, "local", text=text, raw=text, origins=origins))
+                # A legacy key's own text is what a quarantine keeps whole (its move may have wrapped it).
+                raw = snapshot.local.get(origins, text) if isinstance(origins, str) else text
+                sources.append(_Source(source_key, kind, source_key, "local", text=text, raw=raw, origins=origins))
             else:
                 raw = snapshot.app.get(kind)
                 if raw is None:
@@ -864,6 +911,12 @@ class MigrationService:
                 src.count = self.count_array(src.text)
             except jsonstream.MalformedJSON as exc:
                 src.error = exc.message
+                if src.raw is not None and src.raw != src.text:
+                    # A legacy key that is not JSON moved as a string: say what is wrong with its own text.
+                    try:
+                        jsonstream.count_array(src.raw)
+                    except jsonstream.MalformedJSON as own:
+                        src.error = f"invalid JSON: {own.message}"
             await self.sleep(0)
             return
         try:
@@ -896,6 +949,7 @@ class MigrationService:
                         needed=needed,
                         available=available,
                     )
+            await self._set_pending(run)
             await self._write([self._journal_op(run)])
         if run.backup_id is None:
             # A page killed after the backup's metadata was written but before the journal
@@ -907,9 +961,11 @@ class MigrationService:
         if run.backup_id is None:
             meta = await self._retry(
                 self.backups.create_full_backup,
-                f"Before migrating to {TARGET} (run {run.run_id})",
+                f"Before migrating to {revisions.target()} (run {run.run_id})",
                 kind="pre-migration",
                 migration_id=run.run_id,
+                # The version detected, also where nothing records it (legacy keys, data_version only).
+                schema_version=run.plan.from_version,
                 state={"local": snapshot.local, "app": snapshot.app},
             )
             run.backup_id = meta["id"]
@@ -959,7 +1015,7 @@ class MigrationService:
     ) -> None:
         run_id, done = run.run_id, run.cursor.get(src.id, 0)
         if src.error is not None:
-            entry = Quarantined(src.kind, -1, src.id, src.raw, [f"{INVALID_COLLECTION}: {src.error}"])
+            entry = Quarantined(src.kind, -1, src.read_from, src.raw, [f"{INVALID_COLLECTION}: {src.error}"])
             report.add_invalid(src, entry)
             if not dry and done < 1:
                 run.cursor[src.id] = 1
@@ -974,30 +1030,47 @@ class MigrationService:
         ctx = Context(src.kind, src.id, run.plan.from_version, run.started_at, src.origins)
         transformer = CollectionTransformer(ctx, self._validator, references)
         samples = self.use_jsonschema_samples
-        index = 0
         batch_size = run.options["batchSize"]
+        # A resumed run takes back the batches an earlier page staged, with their part of the
+        # report, instead of transforming them again; the text is parsed on from the last one.
+        restored, start, index = (0, 0, 0) if dry or done < 1 else await self._restore_batches(run, src, transformer, report)
+        samples = max(0, samples - index)
+        run.processed += index
+        if restored and not dry:
+            self._emit_progress(run)
         # Staged batches wait here until enough text gathers for one transaction: an IndexedDB
         # transaction costs about 2 ms, as much as the work of a batch.
         pending: list[Op] = []
         pending_chars = 0
         staged_through = done
-        for number, batch in enumerate(self._batches(src, batch_size)):
+        ends: list[int] = []
+        batches = self._batches(src, batch_size, restored, start, ends)
+        for number, batch in enumerate(batches, start=restored):
             started = time.perf_counter()
+            mark = references.mark()
             result, samples = self._run_batch(transformer, batch, index, samples)
             # One encoder call per batch: "[a,b]" without its brackets is the fragment "a,b".
             fragment = jsonstream.dumps(result.records)[1:-1] if result.records else ""
-            report.add_batch(src, result, fragment)
+            piece = report.add_batch(src, result, fragment)
             index += len(batch)
             run.processed += len(batch)
             if not dry and number >= done:
+                summary = {
+                    **piece,
+                    "size": len(batch),
+                    "end": ends[-1] if ends else None,
+                    "ids": [record["id"] for record in result.records],
+                    "refs": references.since(mark),
+                }
                 pending.append(Put("staging", f"{_staging_prefix(run_id, src.id)}{number:06d}", fragment))
+                pending.append(Put("staging", f"{_summary_prefix(run_id, src.id)}{number:06d}", _dumps(summary)))
                 pending += [
                     Put("quarantine", _quarantine_key(run_id, src.id, q.index), _dumps(q.to_dict()))
                     for q in result.quarantined
                 ]
                 pending_chars += len(fragment)
                 staged_through = number + 1
-                if index >= src.count or pending_chars >= STAGE_CHARS or len(pending) >= STAGE_OPS:
+                if index >= src.count or pending_chars >= STAGE_CHARS or len(pending) >= 2 * STAGE_OPS:
                     await self._stage(run, src, pending, staged_through)
                     pending, pending_chars = [], 0
             if not dry:
@@ -1009,20 +1082,58 @@ class MigrationService:
         if pending:  # a count that missed the last batch must not leave it unstaged
             await self._stage(run, src, pending, staged_through)
 
+    async def _restore_batches(
+        self, run: _Run, src: _Source, transformer: CollectionTransformer, report: _Report
+    ) -> tuple[int, int, int]:
+        """Take back the staged batches before the cursor; return how many, where the text goes on, and their records.
+
+        Only an unbroken run of batches from the first, each with its fragment and its summary,
+        is taken back (a journal of an earlier release has no summaries: its batches are
+        transformed again, and not staged twice).
+        """
+        done = run.cursor.get(src.id, 0)
+        fragments = dict(await self.storage.own_scan("staging", _staging_prefix(run.run_id, src.id)))
+        summaries = dict(await self.storage.own_scan("staging", _summary_prefix(run.run_id, src.id)))
+        restored, start, records = 0, 0, 0
+        for number in range(done):
+            suffix = f"{number:06d}"
+            fragment = fragments.get(_staging_prefix(run.run_id, src.id) + suffix)
+            text = summaries.get(_summary_prefix(run.run_id, src.id) + suffix)
+            try:
+                summary = json.loads(text) if text is not None and fragment is not None else None
+            except ValueError:
+                summary = None
+            if not isinstance(summary, dict) or (src.location == "local" and not isinstance(summary.get("end"), int)):
+                break
+            report.add_piece(src, summary, fragment)
+            transformer.seen.update(summary["ids"])
+            transformer.references.restore(src.kind, summary["ids"], summary["refs"])
+            restored, start, records = number + 1, summary.get("end") or 0, records + int(summary["size"])
+        if restored:
+            self.logger.bind(runId=run.run_id).info(
+                f"resumed {src.id} after {restored} staged batches", source=src.id, batches=restored
+            )
+        return restored, start, records
+
     async def _stage(self, run: _Run, src: _Source, ops: list[Op], staged_through: int) -> None:
         """Write staged batches with the journal cursor that counts them, in one transaction."""
         run.cursor[src.id] = staged_through
         await self._write([*ops, self._journal_op(run)])
 
     @staticmethod
-    def _batches(src: _Source, batch_size: int) -> Iterator[list[Any]]:
+    def _batches(
+        src: _Source, batch_size: int, skip: int = 0, start: int = 0, ends: list[int] | None = None
+    ) -> Iterator[list[Any]]:
+        """Yield ``src``'s records in batches, from batch ``skip`` on (at character ``start`` of its text)."""
         if src.location == "local":
             assert src.text is not None
-            yield from jsonstream.iter_array_batches(src.text, batch_size)
+            if skip and not start:
+                return  # the staged batches reached the end of the array
+            yield from jsonstream.iter_array_batches(src.text, batch_size, start=start, ends=ends)
             return
         items = src.items or []
-        for start in range(0, len(items), batch_size):
-            yield items[start : start + batch_size]
+        for first in range(skip * batch_size, len(items), batch_size):
+            yield items[first : first + batch_size]
 
     def _run_batch(
         self, transformer: CollectionTransformer, batch: list[Any], index: int, samples: int
@@ -1064,7 +1175,17 @@ class MigrationService:
                     staged.append(Put("staging", f"{run.run_id}/values/app/{name}", text))
                 continue
             source = legacy.values.get(key, snapshot.local.get(key))
-            text = self._local_value(key, source, snapshot.local.get(key), version, report)
+            origin = legacy.origins.get(key) if key in legacy.values else None
+            read_from = origin if isinstance(origin, str) else key
+            text = self._local_value(key, source, snapshot.local.get(key), version, report, read_from)
+            if read_from != key and key != keys.PREFIX + "theme_preference" and not _is_json(snapshot.local.get(read_from)):
+                report.warn(
+                    Issue(
+                        keys.short_name(key), -1, None, INVALID_VALUE,
+                        f"{read_from} is not JSON; its text moved to {key} as a string, unchanged",
+                    ),
+                    read_from,
+                )
             if text is not None:
                 staged.append(Put("staging", f"{run.run_id}/values/local/{key}", text))
         collection_keys = {keys.collection_key(kind) for kind in keys.COLLECTIONS}
@@ -1081,19 +1202,21 @@ class MigrationService:
         report.value_targets = [(op.key, op.value) for op in staged if isinstance(op, Put)]
 
     def _local_value(
-        self, key: str, source: str | None, current: str | None, version: str, report: _Report
+        self, key: str, source: str | None, current: str | None, version: str, report: _Report, read_from: str
     ) -> str | None:
+        """Return the new text of value ``key`` (read from ``read_from``: a legacy key, or itself), or None."""
         if source is None:
             return None
         try:
             value = jsonstream.loads(source)
         except ValueError:
             report.values[key] = INVALID_VALUE
-            report.warn(Issue(keys.short_name(key), -1, None, INVALID_VALUE, f"{key} is not JSON; kept as it is"), key)
+            message = f"{read_from} is not JSON; kept as it is"
+            report.warn(Issue(keys.short_name(key), -1, None, INVALID_VALUE, message), read_from)
             return None
         new, found = upgrade_value(key, value, version)
         for issue in found:
-            report.warn(issue, key)
+            report.warn(issue, read_from)
         text = source if ids.canonical_json(new) == ids.canonical_json(value) else _dumps(new)
         report.values[key] = "unchanged" if text == current else "upgraded"
         return None if text == current else text
@@ -1189,7 +1312,7 @@ class MigrationService:
                     "index": -1,
                     "id": None,
                     "code": MOVED_TO_INDEXEDDB,
-                    "message": f"{largest.key} is too large for localStorage at 3.0.0; moved to {keys.APP_DB}/{keys.APP_STORE}",
+                    "message": f"{largest.key} is too large for localStorage at {revisions.target()}; moved to {keys.APP_DB}/{keys.APP_STORE}",
                     "source": largest.key,
                 }
             )
@@ -1332,7 +1455,7 @@ class MigrationService:
             f"local:{key} should have moved to IndexedDB but is still there" for key in run.remove if ("local", key) in differ
         ]
         if ("local", keys.SCHEMA_VERSION_KEY) in differ:
-            problems.append("airprompts_schema_version is not 3.0.0")
+            problems.append(f"airprompts_schema_version is not {revisions.target()}")
         # The live app reads every key with JSON.parse: prove each written value parses where it lies.
         # (AirPromptsDB records were parsed by the browser to be stored at all.)
         written = [t.key for t in run.targets if t.area == "local"] + [keys.SCHEMA_VERSION_KEY]
@@ -1352,7 +1475,7 @@ class MigrationService:
         result = {
             "success": True,
             "fromVersion": run.plan.from_version,
-            "toVersion": TARGET,
+            "toVersion": revisions.target(),
             "migrated": report.get("migrated", 0),
             "quarantined": report.get("quarantinedCount", 0),
             "warnings": len(report.get("warnings", [])),
@@ -1371,14 +1494,25 @@ class MigrationService:
             "legacyKeys": run.plan.legacy_keys,
         }
         entry = self._history_entry(run, result, finished)
-        await self._write(
-            [
-                Put("history", f"{int(finished * 1000):015d}-{run.run_id}", _dumps(entry)),
-                Put("settings", DUAL_READ_KEY, _dumps(dual)),
-                DeletePrefix("staging", run.run_id + "/"),
-                Delete(JOURNAL_STORE, JOURNAL_KEY),
-            ]
-        )
+        history_key = f"{int(finished * 1000):015d}-{run.run_id}"
+        # The data is written and verified: from here on nothing may undo the run. A clean-up that
+        # cannot be written is left to the next load (recover() finishes it, journal phase "complete").
+        cleaned, _ = await self._best_effort(self.storage.own_write, self._cleanup_ops(run, history_key, entry, dual))
+        if cleaned:
+            await self._clear_pending()
+        else:
+            run.phase = "complete"
+            marker = {
+                **run.journal(),
+                "historyKey": history_key,
+                "entry": {k: v for k, v in entry.items() if k != "report"},
+                "dual": dual,
+            }
+            await self._best_effort(self.storage.own_write, [Put(JOURNAL_STORE, JOURNAL_KEY, _dumps(marker))])
+            log.warn(
+                "the migrated data is in place and verified, but the run's clean-up could not be written; "
+                "it is finished on the next load"
+            )
         if run.backup_id:
             self.backups.protected.add(run.backup_id)
         self._progress = {**self._progress, "phase": "done", "percent": 100.0, "etaMs": 0, "running": False}
@@ -1394,6 +1528,32 @@ class MigrationService:
         await self._flush_log()
         return result
 
+    @staticmethod
+    def _cleanup_ops(run: _Run, history_key: str, entry: dict[str, Any], dual: dict[str, Any]) -> list[Op]:
+        """Return the writes that end a verified run: its history entry, the dual-read period, no staging or journal."""
+        return [
+            Put("history", history_key, _dumps(entry)),
+            Put("settings", DUAL_READ_KEY, _dumps(dual)),
+            DeletePrefix("staging", run.run_id + "/"),
+            Delete(JOURNAL_STORE, JOURNAL_KEY),
+        ]
+
+    async def _recover_complete(self, run: _Run, journal: dict[str, Any]) -> dict[str, Any]:
+        """Finish the clean-up of a verified run whose page could not write it: the live data is not touched."""
+        report_key = f"{run.run_id}/~report"
+        text = (await self.storage.own_get("staging", [report_key])).get(report_key)
+        entry = {**journal["entry"], "report": None}
+        if text is not None:
+            report = json.loads(text)
+            entry["report"] = {**report, "backupId": run.backup_id}
+        await self._write(self._cleanup_ops(run, str(journal["historyKey"]), entry, journal["dual"]))
+        await self._clear_pending()
+        if run.backup_id:
+            self.backups.protected.add(run.backup_id)
+        self.logger.bind(runId=run.run_id).info("finished the clean-up of the verified run")
+        await self._flush_log()
+        return {"resumed": run.run_id, "outcome": "completed", "result": journal["entry"]}
+
     def _history_entry(self, run: _Run, result: dict[str, Any], finished: float) -> dict[str, Any]:
         return {
             **{k: v for k, v in result.items() if k != "report"},
@@ -1405,40 +1565,46 @@ class MigrationService:
     # ------------------------------------------------------------------ failure
     async def _fail(self, run: _Run, exc: Exception, log: MigrationLogger) -> None:
         """Clean up a run that failed before the switch: the live data was never touched."""
-        log.error(f"migration failed before the switch: {exc}", error=_error_dict(exc), phase=run.phase)
+        log.error(f"migration failed before the switch: {describe(exc)}", error=_error_dict(exc), phase=run.phase)
         await self._record_failure(run, exc, rolled_back=False)
 
     async def _roll_back(self, run: _Run, exc: Exception, log: MigrationLogger) -> NoReturn:
         """Restore the pre-migration backup after a failure from the switch on, then raise RolledBack."""
-        log.error(f"migration failed after the switch began, restoring backup {run.backup_id}: {exc}")
+        log.error(f"migration failed after the switch began, restoring backup {run.backup_id}: {describe(exc)}")
         run.phase = "rollback"
         try:
             await self._write([self._journal_op(run)])
         except Exception:
             _log.warning("could not mark the journal for rollback", exc_info=True)
         run.displaced = await self._displaced(run, log)
+        if run.displaced:
+            # Kept before the restore erases them, so a reload from here on cannot lose them.
+            try:
+                await self._write([self._journal_op(run)])
+            except Exception:
+                _log.warning("could not keep the displaced values in the journal", exc_info=True)
         try:
             if run.backup_id is None:
                 raise MigrationError("the run has no pre-migration backup")
-            await self._retry(self.backups.restore_backup, run.backup_id, safety_backup=False)
+            await self._retry(self.backups.restore_backup, run.backup_id, safety_backup=False, deferred=True)
         except Exception as restore_exc:
             log.critical(
-                f"restoring backup {run.backup_id} failed too; recover() retries it on the next load: {restore_exc}"
+                f"restoring backup {run.backup_id} failed too; recover() retries it on the next load: {describe(restore_exc)}"
             )
             self._end_monitor(run)
             self.events.emit("failed", {"runId": run.run_id, "error": _error_dict(exc), "restored": False})
             await self._flush_log()
             raise MigrationError(
-                f"The migration failed ({exc}) and restoring backup {run.backup_id} failed too ({restore_exc}). "
-                "Reload the page: the restore is retried on load.",
+                f"The migration failed: {describe(exc)} Restoring backup {run.backup_id} failed too: "
+                f"{describe(restore_exc)} Reload the page: the restore is retried on load.",
                 run_id=run.run_id,
                 backup_id=run.backup_id,
                 cause=_error_dict(exc),
+                restore_error=_error_dict(restore_exc),
             ) from exc
         await self._record_failure(run, exc, rolled_back=True)
-        name = exc.name if isinstance(exc, MigrateError) else type(exc).__name__
         message = (
-            f"The migration failed while writing the new data ({name}: {exc}); every key was restored "
+            f"The migration could not write the new data: {describe(exc)} It was undone: every key was restored "
             f"from backup {run.backup_id}, so your data is as it was before."
         )
         displaced = [f"{area}:{key}" for area, key, _ in run.displaced]
@@ -1477,7 +1643,7 @@ class MigrationService:
         result = {
             "success": False,
             "fromVersion": run.plan.from_version,
-            "toVersion": TARGET,
+            "toVersion": revisions.target(),
             "migrated": 0,
             "quarantined": 0,
             "warnings": 0,
@@ -1507,6 +1673,8 @@ class MigrationService:
             _log.warning(
                 "could not clean up failed run %s; recover() does it on the next load", run.run_id, exc_info=True
             )
+        else:
+            await self._clear_pending()
         if run.backup_id:
             self.backups.protected.discard(run.backup_id)
         self._progress = {**self._progress, "phase": "failed", "running": False}
@@ -1543,7 +1711,15 @@ class MigrationService:
         log = self.logger.bind(runId=run_id)
         log.warn(f"resuming interrupted migration at phase {phase}", phase=phase)
         if phase == "rollback":
-            return await self._recover_rollback(run, "the run was rolling back")
+            return await self._recover_rollback(run, "the run was rolling back", journal)
+        if phase == "complete":
+            try:
+                return await self._recover_complete(run, journal)
+            except (ValueError, KeyError, TypeError) as exc:
+                # The data was verified: never restore over it; only the bookkeeping is lost.
+                await self._discard(run.run_id)
+                log.warn(f"the clean-up journal of the verified run is unusable ({exc}); its staging was removed")
+                return {"resumed": run_id, "outcome": "completed", "reason": "clean-up journal unusable"}
         snapshot: _Snapshot | None = None
         if phase == "switch":
             try:
@@ -1568,14 +1744,29 @@ class MigrationService:
             return {"resumed": run_id, "outcome": "failed", "error": exc.to_dict()}
         return {"resumed": run_id, "outcome": "completed", "result": {k: v for k, v in result.items() if k != "report"}}
 
-    async def _recover_rollback(self, run: _Run, reason: str) -> dict[str, Any]:
+    async def _recover_rollback(self, run: _Run, reason: str, journal: dict[str, Any] | None = None) -> dict[str, Any]:
         log = self.logger.bind(runId=run.run_id)
+        if journal is not None:
+            # Found by the page that began the rollback, before a reload stopped it.
+            kept = journal.get("displaced") or []
+            run.displaced = [(str(item[0]), str(item[1]), str(item[2])) for item in kept if len(item) == 3]
+        if journal is not None and run.backup_id is not None:
+            # Before the restore erases them: values another writer stored during the run.
+            try:
+                await self._rebuild(run, journal)
+                before = await self.backups.state(run.backup_id)
+                run.originals = self._originals(run, before["local"], before["app"])
+            except Exception as exc:
+                log.warn(f"cannot look for values written during the interrupted run: {describe(exc)}")
+            else:
+                known = {item[:2] for item in run.displaced}
+                run.displaced += [item for item in await self._displaced(run, log) if item[:2] not in known]
         try:
             if run.backup_id is None:
                 raise MigrationError("the interrupted run has no backup id")
-            await self._retry(self.backups.restore_backup, run.backup_id, safety_backup=False)
+            await self._retry(self.backups.restore_backup, run.backup_id, safety_backup=False, deferred=True)
         except Exception as exc:
-            log.critical(f"cannot roll back the interrupted run: {exc}")
+            log.critical(f"cannot roll back the interrupted run: {describe(exc)}")
             return {"resumed": run.run_id, "outcome": "failed", "error": _error_dict(exc)}
         await self._record_failure(run, MigrationError(f"interrupted run rolled back: {reason}"), rolled_back=True)
         return {"resumed": run.run_id, "outcome": "rolled-back", "reason": reason}
@@ -1594,7 +1785,7 @@ class MigrationService:
                     break
             if backup_id is None:
                 return {"resumed": run_id, "outcome": "failed", "reason": f"journal unusable ({reason}), no backup"}
-            await self._retry(self.backups.restore_backup, backup_id, safety_backup=False)
+            await self._retry(self.backups.restore_backup, backup_id, safety_backup=False, deferred=True)
             for r in run_ids:
                 await self._discard(r)
             return {"resumed": run_id, "outcome": "rolled-back", "reason": f"journal unusable ({reason})"}
@@ -1611,6 +1802,34 @@ class MigrationService:
                 Delete(JOURNAL_STORE, JOURNAL_KEY),
             ]
         )
+        await self._clear_pending()
+
+    async def _set_pending(self, run: _Run) -> None:
+        """Tell the loader a run is unfinished (before the journal exists): a later visit then loads Python.
+
+        Best effort: without the flag the run is as safe, only a page whose stored version already
+        reads 3.0.0 would not load the app to finish it.
+        """
+        ok, _ = await self._best_effort(self.storage.local_write, {keys.PENDING_FLAG: run.run_id})
+        if not ok:
+            self.logger.bind(runId=run.run_id).warn(f"could not set {keys.PENDING_FLAG}; the run goes on without it")
+
+    async def _clear_pending(self) -> None:
+        """Remove the loader's flag once no journal is left (a leftover is removed by the next recover())."""
+        ok, present = await self._best_effort(self.storage.local_get, [keys.PENDING_FLAG])
+        if ok and present.get(keys.PENDING_FLAG) is not None:
+            removed, _ = await self._best_effort(self.storage.local_write, {}, [keys.PENDING_FLAG])
+            if not removed:
+                _log.warning("could not remove %s; the next load removes it", keys.PENDING_FLAG)
+
+    async def _best_effort(self, func: Callable[..., Any], *args: Any) -> tuple[bool, Any]:
+        """Await ``func`` (retried as any write, then once more whatever the error); return (done, result)."""
+        for attempt in range(2):
+            try:
+                return True, await self._retry(func, *args)
+            except Exception:
+                _log.warning("%s failed (attempt %d)", getattr(func, "__name__", func), attempt + 1, exc_info=True)
+        return False, None
 
     async def _load_protection(self) -> None:
         text = (await self.storage.own_get("settings", [DUAL_READ_KEY])).get(DUAL_READ_KEY)

@@ -10,7 +10,7 @@ import sys
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from app.core import jsonstream
-from app.core.errors import MigrateError, from_browser_error
+from app.core.errors import MigrateError, from_js
 from app.storage.base import Delete, DeletePrefix, Op, Put
 
 IN_PYODIDE = sys.platform == "emscripten"
@@ -28,10 +28,8 @@ else:  # pragma: no cover - CPython has no browser
 
 
 def translate_js_error(exc: BaseException) -> MigrateError:
-    """Return the app error for a JavaScript exception."""
-    name = str(getattr(exc, "name", "") or "Error")
-    message = str(getattr(exc, "message", "") or exc)
-    return from_browser_error(name, message)
+    """Return the app error for a JavaScript exception, by its DOMException name (app/core/errors.py)."""
+    return from_js(exc)
 
 
 # Python -> JS: a non-ASCII str of this many characters or more crosses as its UTF-8 bytes,

@@ -18,8 +18,8 @@ import base64
 import secrets
 import sys
 
-from app.core.errors import MigrateError, from_browser_error
-from app.services.crypto import b64decode, sha256_hex
+from app.core.digest import b64decode, sha256_hex
+from app.core.errors import MigrateError, from_js
 
 IN_PYODIDE = sys.platform == "emscripten"
 # Texts from this many characters on are hashed by crypto.subtle (see sha256_hex).
@@ -44,23 +44,12 @@ class WebKey:
         self.js_key = js_key
 
 
-def _error_name(exc: BaseException) -> str:
-    # Recent Pyodide makes JsException a proxy of the JS error (``exc.name``);
-    # older releases expose it as ``exc.js_error``.
-    for source in (exc, getattr(exc, "js_error", None)):
-        name = getattr(source, "name", None)
-        if isinstance(name, str) and name:
-            return name
-    text = str(exc)
-    return text.split(":", 1)[0].strip() if ":" in text else "Error"
-
-
 def _translate(exc: BaseException, action: str) -> MigrateError:
-    return from_browser_error(_error_name(exc), f"WebCrypto {action} failed: {exc}")
+    return from_js(exc, action=action)
 
 
 class WebCrypto:
-    """Implement app.services.crypto.Crypto with the browser's crypto.subtle."""
+    """Implement the backup service's Crypto protocol (app.services.crypto) with the browser's crypto.subtle."""
 
     def __init__(self, js_crypto: object | None = None) -> None:
         self.js_crypto = js_crypto if js_crypto is not None else getattr(js, "airpromptsCrypto", None)
@@ -74,14 +63,14 @@ class WebCrypto:
         try:
             return str(await self.js_crypto.sha256HexBytes(data))
         except JsException as exc:
-            raise _translate(exc, "digest") from exc
+            raise _translate(exc, "hashing") from exc
 
     async def derive_key(self, passphrase: str, salt: bytes, iterations: int) -> object:
         salt_b64 = base64.b64encode(salt).decode("ascii")
         try:
             js_key = await self.js_crypto.deriveKey(passphrase, salt_b64, int(iterations))
         except JsException as exc:
-            raise _translate(exc, "key derivation") from exc
+            raise _translate(exc, "deriving the encryption key") from exc
         return WebKey(js_key)
 
     async def encrypt(self, key: object, plaintext: str) -> tuple[str, str]:
@@ -89,7 +78,7 @@ class WebCrypto:
         try:
             result = await self.js_crypto.encrypt(key.js_key, plain_b64)  # type: ignore[attr-defined]
         except JsException as exc:
-            raise _translate(exc, "encryption") from exc
+            raise _translate(exc, "encrypting") from exc
         return str(result.iv), str(result.data)
 
     async def decrypt(self, key: object, iv_b64: str, ciphertext_b64: str) -> str:
@@ -97,7 +86,7 @@ class WebCrypto:
             plain_b64 = await self.js_crypto.decrypt(key.js_key, iv_b64, ciphertext_b64)  # type: ignore[attr-defined]
         except JsException as exc:
             # OperationError (AES-GCM authentication failed) maps to WrongPassphrase.
-            raise _translate(exc, "decryption") from exc
+            raise _translate(exc, "decrypting") from exc
         return b64decode(str(plain_b64), "the decrypted text").decode("utf-8", "surrogatepass")
 
     def random_bytes(self, n: int) -> bytes:

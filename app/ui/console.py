@@ -15,7 +15,7 @@ from typing import Any, Awaitable, Callable, Mapping
 import js
 from pyodide.ffi import create_proxy
 
-from app.core.errors import MigrateError
+from app.core.errors import MigrateError, describe
 from app.core.keys import is_app_key
 from app.ui import chart
 from app.ui import format as fmt
@@ -76,6 +76,9 @@ class Console:
         events = self.services.events
         for name in ("progress", "phase", "complete", "failed", "backup", "log"):
             self.listeners.subscribe(events.subscribe(name, self._on_event))
+        for name in ("progress", "phase", "complete", "failed"):
+            # Another tab's run, relayed by static/js/api.js (detail.remote): this page shows it too.
+            self.listeners.on(js.window, f"airprompts:{name}", lambda event, name=name: self._on_remote(name, event))
         by_id("logs-record-level").value = self.services.logger.level
         await asyncio.gather(
             self._guard(self.refresh_status()),
@@ -168,7 +171,7 @@ class Console:
             self.notify(f"{exc.name}: {exc.message}")
         except Exception as exc:  # the console must stay usable whatever a service does
             log.exception("console action failed")
-            self.notify(f"Unexpected error: {type(exc).__name__}: {exc}")
+            self.notify(describe(exc))
         return None
 
     def notify(self, message: str, kind: str = "error") -> None:
@@ -219,6 +222,18 @@ class Console:
         elif name == "log" and self.run_state not in ("running", "starting"):
             # During a run the log view refreshes at the end, to leave the main thread to the migration.
             self._defer("_logs_refresh", LOGS_REFRESH_DELAY_S, self.refresh_logs)
+
+    def _on_remote(self, name: str, event: Any) -> None:
+        detail = event.detail
+        if not detail or getattr(detail, "remote", False) is not True:
+            return  # this tab's own events arrive through the event bus
+        payload = json.loads(js.JSON.stringify(detail))
+        payload.pop("runId", None)  # not this page's run: nothing of it to measure here
+        if name in ("progress", "phase") and self.run_state not in ("starting", "running", "paused"):
+            self._set_run_state("remote")
+        if name in ("complete", "failed") and self.run_state != "remote":
+            return
+        self._on_event(name, payload)
 
     def _measure_browser(self, run_id: str | None) -> None:
         """Start sampling frames for run ``run_id``, dropping what the browser measured before it."""
@@ -289,7 +304,10 @@ class Console:
         if status.get("running") and self.run_state == "idle":
             # A run this page did not start (another tab, or the automatic start); after an outcome the
             # service may still report its own run as running for a moment while it releases the lock.
-            self._set_run_state("paused" if status.get("paused") else "running")
+            if self.services.migration.get_migration_progress().get("running"):
+                self._set_run_state("paused" if status.get("paused") else "running")
+            else:
+                self._set_run_state("remote")
         self._sync_run_buttons()
 
     async def dry_run(self) -> None:
@@ -406,6 +424,9 @@ class Console:
         self._show_progress({"processed": 0, "total": 0, "percent": 0, "running": True, "phase": "starting"})
         try:
             await self.call("dataMigrationService", "startProgressiveMigration", self._run_options())
+        except MigrateError as exc:
+            self._set_run_state("remote" if exc.name == "MigrationInProgress" else "idle")
+            raise
         except BaseException:
             self._set_run_state("idle")
             raise
@@ -465,13 +486,15 @@ class Console:
             "paused": "Paused",
             "done": "Finished",
             "failed": "Failed",
+            "remote": "Running in another tab",
         }
         set_text("run-state", labels.get(state, state))
         by_id("run-panel").dataset.runState = state
         self._sync_run_buttons()
 
     def _sync_run_buttons(self) -> None:
-        busy = self.run_state in ("starting", "running", "paused")
+        # Another tab's run is watched, never driven from here: no Start, Pause or Resume.
+        busy = self.run_state in ("starting", "running", "paused", "remote")
         if by_id("run-start").getAttribute("aria-busy") != "true":
             by_id("run-start").disabled = busy
         if by_id("run-pause").getAttribute("aria-busy") != "true":
@@ -569,7 +592,8 @@ class Console:
         backup_id = str(meta["id"])
         description = meta.get("description") or "(no description)"
         kind = meta.get("kind") or ""
-        verdict = self.verified.get(backup_id)
+        # This page's verification, else the last one the backup service remembers (kept across reloads).
+        verdict = self.verified.get(backup_id) or meta.get("verified")
         if verdict is None:
             verified = el("span", "not checked")
         elif verdict.get("ok"):
@@ -739,7 +763,10 @@ class Console:
         meta = await self.call("backupService", "importBackup", str(text))
         by_id("backup-file").value = ""
         await self.refresh_backups()
-        self.notify(f"Imported backup {_backup_name(meta)} as {meta.get('id')}.", "info")
+        if meta.get("alreadyImported"):
+            self.notify(f"This file is backup {_backup_name(meta)}, already stored as {meta.get('id')}: not imported again.", "info")
+        else:
+            self.notify(f"Imported backup {_backup_name(meta)} as {meta.get('id')}.", "info")
 
     # ------------------------------------------------------------------ confirmation dialog
     async def confirm(
@@ -1068,6 +1095,6 @@ async def mount(services: Any, api: Any) -> Console:
         log.exception("the console failed to start")
         boot = js.document.getElementById("boot")
         if boot:
-            boot.textContent = f"The console failed to start: {type(exc).__name__}: {exc}"
+            boot.textContent = f"The console failed to start: {describe(exc)}"
             boot.dataset.state = "failed"
     return console

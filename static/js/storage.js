@@ -17,10 +17,42 @@ function fault(operation, detail) {
   if (typeof hook === "function") hook(operation, detail);
 }
 
+// Run the seam for one IndexedDB unit of work (`operation`) and for each of its
+// `count` operations, before its transaction starts; return the index of the
+// operation to abort at (-1: none). The hook lives in the page: in a worker,
+// setFaultCheck() replaces this with an asynchronous call to the page's checkFaults.
+export function checkFaults(operation, detail, count = 0) {
+  fault(operation, detail);
+  for (let index = 0; index < count; index++) {
+    try {
+      fault(`${operation}_op`, index);
+    } catch (_) {
+      return index;
+    }
+  }
+  return -1;
+}
+
+let faultCheck = checkFaults;
+
+export function setFaultCheck(check) {
+  faultCheck = check;
+}
+
 function named(name, message) {
   const error = new Error(message);
   error.name = name;
   return error;
+}
+
+// A DOMException from localStorage or IndexedDB often carries no stack, and Pyodide then
+// replaces it with an Error whose text only quotes it: rethrow it as an Error with the same
+// name and message, so Python reads the name (app/core/errors.py maps it).
+export function asError(error) {
+  if (error instanceof Error && typeof error.stack === "string") return error;
+  const name = error && typeof error.name === "string" ? error.name : "Error";
+  const message = error && typeof error.message === "string" ? error.message : String(error);
+  return named(name, message);
 }
 
 // Large well-formed strings cross to Python as UTF-8 bytes: Pyodide copies a
@@ -135,7 +167,7 @@ export function localWrite(setKeys, encodedSetValues, removeKeys, expectKeys, en
         }
       }
     }
-    throw error;
+    throw asError(error);
   }
 }
 
@@ -146,15 +178,15 @@ const connections = new Map();
 function request(req) {
   return new Promise((resolve, reject) => {
     req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error);
+    req.onerror = () => reject(asError(req.error));
   });
 }
 
 function done(tx) {
   return new Promise((resolve, reject) => {
     tx.oncomplete = () => resolve();
-    tx.onerror = () => reject(tx.error || named("AbortError", "The transaction failed"));
-    tx.onabort = () => reject(tx.error || named("AbortError", "The transaction was aborted"));
+    tx.onerror = () => reject(tx.error ? asError(tx.error) : named("AbortError", "The transaction failed"));
+    tx.onabort = () => reject(tx.error ? asError(tx.error) : named("AbortError", "The transaction was aborted"));
   });
 }
 
@@ -176,7 +208,7 @@ function open(name, version, upgrade) {
     };
     req.onerror = () => {
       connections.delete(key);
-      reject(req.error);
+      reject(asError(req.error));
     };
     req.onblocked = () => {
       connections.delete(key);
@@ -226,6 +258,7 @@ export async function appKeys() {
 }
 
 export async function appGet(keys, forPython = true) {
+  await faultCheck("app_read", keys);
   if (!(await appDbExists())) return keys.map(() => undefined);
   const db = await openApp();
   if (!db.objectStoreNames.contains(APP_STORE)) return keys.map(() => undefined);
@@ -260,7 +293,7 @@ export async function appWrite(encodedPutTexts, deleteKeys, expectKeys, encodedE
   const records = textsOf(encodedPutTexts).map((text) => JSON.parse(text));
   const expectTexts = textsOf(encodedExpectTexts);
   const db = await openApp();
-  fault("app_write", { put: records.map((r) => r.key), delete: deleteKeys });
+  const abortAt = await faultCheck("app_write", { put: records.map((r) => r.key), delete: deleteKeys }, records.length);
   const tx = db.transaction(APP_STORE, "readwrite");
   const finished = done(tx);
   const store = tx.objectStore(APP_STORE);
@@ -284,9 +317,7 @@ export async function appWrite(encodedPutTexts, deleteKeys, expectKeys, encodedE
   }
   for (const key of deleteKeys) store.delete(key);
   for (let index = 0; index < records.length; index++) {
-    try {
-      fault("app_write_op", index);
-    } catch (_) {
+    if (index === abortAt) {
       tx.abort();
       break;
     }
@@ -332,16 +363,14 @@ export async function ownKeys(storeName, prefix) {
 // ops: [["put", store, key, value] | ["delete", store, key] | ["deletePrefix", store, prefix]]
 export async function ownWrite(ops) {
   const db = await openOwn();
-  fault("own_write", ops.map((op) => [op[0], op[1], op[2]]));
+  const abortAt = await faultCheck("own_write", ops.map((op) => [op[0], op[1], op[2]]), ops.length);
   const stores = [...new Set(ops.map((op) => op[1]))];
   if (stores.length === 0) return;
   const tx = db.transaction(stores, "readwrite");
   const finished = done(tx);
   for (let index = 0; index < ops.length; index++) {
     const [kind, storeName, key, value] = ops[index];
-    try {
-      fault("own_write_op", index);
-    } catch (_) {
+    if (index === abortAt) {
       // A failure inside the transaction aborts it: nothing of it is applied.
       tx.abort();
       break;

@@ -93,3 +93,16 @@ def test_writer_keeps_non_ascii_and_escapes_lone_surrogates_like_json_stringify(
     assert json.loads(text) == [{"content": "é中😀\u202e\u2028", "odd": "a\ud800b"}]
     text.encode("utf-8")  # survives the conversion to a JavaScript string
     assert dumps([1.5, -1, "x"]) == '[1.5,-1,"x"]'
+
+
+def test_batches_go_on_from_a_recorded_end_without_the_text_before_it():
+    text = ' [ {"a": "é\\r\\n"} , 2,"模板",[3], {"b": null} ]  '
+    ends: list[int] = []
+    batches = list(iter_array_batches(text, 2, ends=ends))
+    assert batches == [[{"a": "é\r\n"}, 2], ["模板", [3]], [{"b": None}]] and len(ends) == 3
+    for number, end in enumerate(ends):
+        assert list(iter_array_batches(text, 2, start=end)) == batches[number + 1 :]
+    # Damage before the start is not read; after it, it is still found.
+    assert list(iter_array_batches("XXXXXXXXXX" + text[10:], 2, start=ends[0])) == batches[1:]
+    with pytest.raises(MalformedJSON):
+        list(iter_array_batches(text[: ends[1]] + " ; 9]", 2, start=ends[1]))

@@ -392,10 +392,11 @@ def test_favorites_and_recent_items_are_camelcased():
     [
         # The live app's own folder: parent_id and sort_order stay, the camelCase twins join them.
         ({"parent_id": "p", "sort_order": 3}, {"parent_id": "p", "sort_order": 3, "parentId": "p", "sortOrder": 3}),
-        # The real backup's folders: parent_id with sortOrder (the app orders by sort_order).
-        ({"parent_id": None, "sortOrder": 11}, {"parent_id": None, "sortOrder": 11, "parentId": None, "sort_order": 11}),
-        # Written by an earlier migration: only the camelCase pair.
-        ({"parentId": "p", "sortOrder": 2}, {"parentId": "p", "sortOrder": 2, "parent_id": "p", "sort_order": 2}),
+        # The real backup's folders: parent_id with sortOrder. The app orders by sort_order and lists
+        # folders without one by name: no sort_order is made up, so the order the user sees stays.
+        ({"parent_id": None, "sortOrder": 11}, {"parent_id": None, "sortOrder": 11, "parentId": None}),
+        # parentId alone (an earlier 2.0.0 shape): parent_id joins it, or the app drops the folder.
+        ({"parentId": "p", "sortOrder": 2}, {"parentId": "p", "sortOrder": 2, "parent_id": "p"}),
         # Both, differing: the snake_case value wins, the other is kept.
         (
             {"parent_id": "a", "parentId": "b", "sort_order": 1, "sortOrder": 1},
@@ -407,6 +408,7 @@ def test_folders_keep_parent_id_and_sort_order(record, expected):
     folder = {"id": "f", "name": "Ordner – «Entwürfe»", "createdAt": TS, **record}
     rec, _, version = up("folders", folder, source_key="airprompts_folders")
     assert {k: rec[k] for k in expected} == expected
+    assert ("sort_order" in rec) == ("sort_order" in record)
     assert version == "2.0.0"
     again, _, _ = up("folders", rec, source_key="airprompts_folders")
     assert again == rec

@@ -517,8 +517,12 @@ async def test_export_import_round_trip():
     assert other.local == {k: v for k, v in storage.local.items() if k != "other_site_key"}
     assert other.app == storage.app
 
+    # The same file again, here or where it came from, is recognised: no second backup.
     again = await service.import_backup(text)
-    assert again["id"] != meta["id"] and again["originalId"] == meta["id"]
+    assert again["id"] == meta["id"] and again["alreadyImported"] is True
+    twice = await other_service.import_backup(text)
+    assert twice["id"] == imported["id"] and twice["alreadyImported"] is True
+    assert len(await other_service.list_backups()) == 1 and len(await service.list_backups()) == 1
 
 
 async def test_encrypted_export_imports_and_needs_the_passphrase():

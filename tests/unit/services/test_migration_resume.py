@@ -1,0 +1,140 @@
+"""A run resumed after a reload goes on from the journal's cursor: staged batches are taken back, not redone."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from app.services import migration as migration_module
+from app.storage.memory import MemoryStorage
+from tests.unit.services.test_migration import Env, live
+
+BATCH = 3
+
+
+class PageKilled(BaseException):
+    """The tab was reloaded: nothing after this point runs."""
+
+
+def store() -> MemoryStorage:
+    """A 1.0.0 store over many batches: repairs, a duplicate id across batches, dangling references, non-ASCII."""
+    templates = []
+    for i in range(20):
+        record = {
+            "id": i,
+            "name": f"Modèle {i} “quoted” 模板 {i}",
+            "content": f"مرحبا {{name}}\r\nLine 2 🚀 #{i}",
+            "folder_id": "f1" if i % 4 else "gone",  # "gone" dangles
+        }
+        if i % 3:
+            record["created_at"] = "2024-03-01T10:00:00.000Z"  # the others get a repaired timestamp
+        templates.append(record)
+    templates.append({"id": 2, "name": "Duplicate of 2", "content": "dup"})  # quarantined: id 2 is in batch 0
+    templates.append("not a record")
+    local = {
+        "airprompts_templates": json.dumps(templates, ensure_ascii=False),
+        "airprompts_folders": json.dumps([{"id": "f1", "name": "Écrits", "parent_id": None}], ensure_ascii=False),
+        "airprompts_workflows": json.dumps([{"id": "w", "name": "W", "steps": [{"template_id": 99}]}]),
+        "airprompts_schema_version": '"1.0.0"',
+        "airprompts_todos": '[{"id":1,"text":"garder ✨"}]',
+    }
+    return MemoryStorage(local=local)
+
+
+def kill_at_staging_write(n: int):
+    """Kill the page at the ``n``-th staging transaction of the templates."""
+    seen = 0
+
+    def fault(operation, detail):
+        nonlocal seen
+        if operation == "own_write" and any("/airprompts_templates/" in str(op) for op in detail):
+            seen += 1
+            if seen == n:
+                raise PageKilled(f"reloaded at staging write {n}")
+
+    return fault
+
+
+@pytest.fixture
+def small_transactions(monkeypatch):
+    # Two batches (each a fragment and its summary) per staging transaction, so a run stages in several.
+    monkeypatch.setattr(migration_module, "STAGE_OPS", 2)
+
+
+async def test_a_resumed_run_takes_back_the_staged_batches_and_goes_on_from_the_cursor(small_transactions):
+    reference_storage = store()
+    reference_env = Env(reference_storage)
+    reference = await reference_env.migration.run_pending_migrations(batch_size=BATCH)
+    total_batches = reference_env.monitor.get_metrics()["batches"]["count"]
+
+    storage = store()
+    storage.fault = kill_at_staging_write(3)
+    with pytest.raises(PageKilled):
+        await Env(storage).migration.run_pending_migrations(batch_size=BATCH)
+    storage.fault = None
+    journal = json.loads(storage.own["journal"]["current"])
+    staged = journal["cursor"]["airprompts_templates"]
+    assert staged == 4  # two transactions of two batches each made it
+
+    reloaded = Env(storage)
+    outcome = await reloaded.migration.recover()
+    assert outcome["outcome"] == "completed"
+    progress = reloaded.named("progress")
+    # The bar goes on from what was staged: the first progress already counts the staged records.
+    assert progress[0]["processed"] >= staged * BATCH
+    assert [p["processed"] for p in progress] == sorted(p["processed"] for p in progress)
+    # Only the batches after the cursor were transformed on the reloaded page.
+    assert reloaded.monitor.get_metrics()["batches"]["count"] == total_batches - staged
+    # The same data and the same report as a run that was never interrupted.
+    assert live(storage) == live(reference_storage)
+    history = await reloaded.migration.get_history()
+    report, want = history[0]["report"], reference["report"]
+    for field in ("counts", "sources", "repairs", "warnings", "migrated", "quarantinedCount", "values"):
+        assert report[field] == want[field], field
+    strip = [{k: v for k, v in q.items() if k != "quarantineKey"} for q in report["quarantined"]]
+    assert strip == [{k: v for k, v in q.items() if k != "quarantineKey"} for q in want["quarantined"]]
+    assert any(q["code"] == "duplicate-id" for q in report["quarantined"])  # id 2 was kept in a restored batch
+    assert any(w["code"] == "dangling-folder" and w["index"] == 0 for w in report["warnings"])  # from batch 0
+    assert storage.own["staging"] == {} and storage.own["journal"] == {}
+    assert len(storage.own["quarantine"]) == len(reference_storage.own["quarantine"])
+
+
+async def test_a_reload_while_resuming_loses_nothing_and_repeats_nothing(small_transactions):
+    reference_storage = store()
+    await Env(reference_storage).migration.run_pending_migrations(batch_size=BATCH)
+
+    storage = store()
+    storage.fault = kill_at_staging_write(2)
+    with pytest.raises(PageKilled):
+        await Env(storage).migration.run_pending_migrations(batch_size=BATCH)
+    # The resumed run is reloaded too, at its second staging transaction.
+    storage.fault = kill_at_staging_write(2)
+    with pytest.raises(PageKilled):
+        await Env(storage).migration.recover()
+    storage.fault = None
+    journal = json.loads(storage.own["journal"]["current"])
+    assert journal["cursor"]["airprompts_templates"] == 4
+    outcome = await Env(storage).migration.recover()
+    assert outcome["outcome"] == "completed"
+    assert live(storage) == live(reference_storage)
+    templates = json.loads(storage.local["airprompts_templates"])
+    assert len({t["id"] for t in templates}) == len(templates) == 20
+    assert len(storage.own["quarantine"]) == len(reference_storage.own["quarantine"]) == 2
+
+
+async def test_a_journal_without_batch_summaries_transforms_its_staged_batches_again(small_transactions):
+    """A journal of an earlier release: its batches are redone, not staged twice, and the result is the same."""
+    reference_storage = store()
+    await Env(reference_storage).migration.run_pending_migrations(batch_size=BATCH)
+    storage = store()
+    storage.fault = kill_at_staging_write(3)
+    with pytest.raises(PageKilled):
+        await Env(storage).migration.run_pending_migrations(batch_size=BATCH)
+    storage.fault = None
+    for key in [k for k in storage.own["staging"] if "/~batch/" in k]:
+        del storage.own["staging"][key]
+    reloaded = Env(storage)
+    assert (await reloaded.migration.recover())["outcome"] == "completed"
+    assert reloaded.named("progress")[0]["processed"] == BATCH
+    assert live(storage) == live(reference_storage)
