@@ -8,6 +8,8 @@ test process.
 
 from __future__ import annotations
 
+import pytest
+
 # A deterministic store holding the texts, as {texts, local, app}; each long text takes the bytes path.
 STORE_JS = r"""
 () => {
@@ -138,15 +140,16 @@ def test_users_text_survives_migration_backup_restore_and_saves_exactly(app):
     assert app.page.evaluate(CHECK_JS, "original") == []
 
 
-def test_large_well_formed_text_round_trips_through_the_api_as_bytes(app):
-    # Without lone surrogates the arguments and the answer are long well-formed JSON: UTF-8 both ways.
+@pytest.mark.parametrize("path", ["/?autostart=0", "/examples/host-app.html"], ids=["console", "host-worker"])
+def test_large_well_formed_text_round_trips_through_the_api_as_bytes(app, path):
+    # Without lone surrogates the arguments and the answer are long well-formed JSON: UTF-8 both ways,
+    # on the console (Python on the page) and on the host page (Python in the worker).
     app.seed({"airprompts_schema_version": '"3.0.0"', "airprompts_templates": "[]"})
-    app.open()
+    app.page.goto(app.base_url + path)
     wrong = app.page.evaluate(
         "async () => { const store = (" + STORE_JS + ")();"
         r"""
-        const api = window.airprompts;
-        await api.ready;
+        const api = window.airprompts;  // its first call loads the app where the store needs none
         const TS = "2024-05-01T12:00:00.000Z";
         const texts = Object.entries(store.texts).filter(([name]) => !/lone|reversed/.test(name));
         const records = [];
