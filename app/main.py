@@ -15,13 +15,14 @@ import json
 import logging
 import sys
 import time
+from typing import Any
 
 import js
-from pyodide.ffi import create_proxy
+from pyodide.ffi import create_proxy, to_js
 
 from app.api import Api, event_json
 from app.core.warmup import warm_up
-from app.storage.browser import BrowserLock, BrowserStorage, count_json_array
+from app.storage.browser import BrowserLock, BrowserStorage, count_json_array, js_text, text_from_js
 from app.storage.webcrypto import WebCrypto
 from app.wiring import Services, build
 
@@ -143,7 +144,12 @@ async def start() -> None:
                     log.debug("page measurements not fed: %r", exc)
             return await api.dispatch(service, method, args_json)
 
-    dispatch = create_proxy(handler)  # lives as long as the page
+    async def answer(service: str, method: str, args_json: Any) -> Any:
+        # Large texts cross each way as UTF-8 bytes (a compatibilityLayer.get of a few MB of
+        # non-ASCII text took seconds as a str): static/js/api.js encodes and decodes them.
+        return to_js(js_text(await handler(service, method, text_from_js(args_json))))
+
+    dispatch = create_proxy(answer)  # lives as long as the page
     js.__airpromptsDispatch = dispatch
     sys.modules["__main__"].services = services  # devtools: inspect from the PyScript REPL
     recovered = {}

@@ -67,6 +67,11 @@ def _py(value: Any) -> Any:
     return value
 
 
+def text_from_js(value: Any) -> Any:
+    """Return a text from JavaScript as ``str``: a string, or the UTF-8 bytes the bridges send large ones as."""
+    return _py(value)
+
+
 def count_json_array(text: str) -> int:
     """Return the element count of the JSON array ``text``, parsed by the browser when it can.
 

@@ -37,6 +37,15 @@ export const METHODS = {
 // "airprompts:complete", "airprompts:failed", "airprompts:log", "airprompts:backup".
 export const EVENT_TARGET = typeof window !== "undefined" ? window : globalThis;
 
+// Large texts cross to Python as UTF-8 bytes, and large answers come back so (app/main.py
+// answer): Pyodide converts a non-ASCII string one UTF-16 unit at a time. JSON.stringify
+// writes well-formed text, which UTF-8 holds exactly; ignoreBOM keeps a leading U+FEFF.
+const FAST_TEXT_MIN = 32 * 1024;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true, fatal: true });
+const toPython = (text) => (text.length >= FAST_TEXT_MIN && text.isWellFormed() ? encoder.encode(text) : text);
+const fromPython = (value) => (typeof value === "string" ? value : decoder.decode(value));
+
 function toError(payload) {
   const error = new Error(payload.message || payload.name || "AirPrompts Migrate failed");
   error.name = payload.name || "MigrateError";
@@ -57,8 +66,8 @@ export function createApi() {
     await ready;
     const dispatch = globalThis.__airpromptsDispatch;
     // Arguments travel as JSON text: undefined becomes null, like JSON.stringify does.
-    const text = await dispatch(service, method, JSON.stringify(args.map((a) => (a === undefined ? null : a))));
-    const answer = JSON.parse(text);
+    const argsJson = JSON.stringify(args.map((a) => (a === undefined ? null : a)));
+    const answer = JSON.parse(fromPython(await dispatch(service, method, toPython(argsJson))));
     if (answer.error) throw toError(answer.error);
     if (method === "getMigrationProgress" && !answer.result.running) {
       // This tab runs nothing: show the run another tab reports, if any.

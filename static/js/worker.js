@@ -124,7 +124,9 @@ async function answerCall({ id, service, method, args }) {
   try {
     const dispatch = globalThis.__airpromptsDispatch;
     if (typeof dispatch !== "function") throw named("NotReady", "the migration app has not started");
-    text = String(await dispatch(service, method, args));
+    // A large answer comes as UTF-8 bytes (app/main.py answer); static/js/api.js decodes it.
+    const value = await dispatch(service, method, args);
+    text = value instanceof Uint8Array ? value : String(value);
   } catch (error) {
     const payload = { name: "InternalError", message: `${error?.name || "Error"}: ${error?.message || error}`, details: {} };
     text = JSON.stringify({ error: payload });

@@ -8,6 +8,8 @@ test process.
 
 from __future__ import annotations
 
+import pytest
+
 # A deterministic store holding the texts, as {texts, local, app}; each long text takes the bytes path.
 STORE_JS = r"""
 () => {
@@ -136,3 +138,34 @@ def test_users_text_survives_migration_backup_restore_and_saves_exactly(app):
     )
     app.call("api.backupService.restoreBackup(arg)", result["backupId"])
     assert app.page.evaluate(CHECK_JS, "original") == []
+
+
+@pytest.mark.parametrize("path", ["/?autostart=0", "/examples/host-app.html"], ids=["console", "host-worker"])
+def test_large_well_formed_text_round_trips_through_the_api_as_bytes(app, path):
+    # Without lone surrogates the arguments and the answer are long well-formed JSON: UTF-8 both ways,
+    # on the console (Python on the page) and on the host page (Python in the worker).
+    app.seed({"airprompts_schema_version": '"3.0.0"', "airprompts_templates": "[]"})
+    app.page.goto(app.base_url + path)
+    wrong = app.page.evaluate(
+        "async () => { const store = (" + STORE_JS + ")();"
+        r"""
+        const api = window.airprompts;  // its first call loads the app where the store needs none
+        const TS = "2024-05-01T12:00:00.000Z";
+        const texts = Object.entries(store.texts).filter(([name]) => !/lone|reversed/.test(name));
+        const records = [];
+        for (let i = 0; i < 20; i++) {
+          for (const [name, text] of texts) {
+            records.push({ id: `t-${i}-${name}`, name, content: text, createdAt: TS, updatedAt: TS });
+          }
+        }
+        const saved = await api.compatibilityLayer.save("templates", records);
+        const back = await api.compatibilityLayer.get("templates");
+        const wrong = [];
+        if (saved.saved !== records.length || back.length !== records.length) wrong.push(`counts ${saved.saved} ${back.length}`);
+        back.forEach((r, i) => { if (r.id !== records[i].id || r.content !== records[i].content || r.name !== records[i].name) wrong.push(r.id); });
+        const stored = JSON.parse(localStorage.getItem("airprompts_templates"));
+        stored.forEach((r, i) => { if (r.content !== records[i].content) wrong.push(`stored ${r.id}`); });
+        return wrong;
+      }"""
+    )
+    assert wrong == []
