@@ -383,11 +383,13 @@ def test_tab_loading_during_a_run_leaves_it_alone_and_old_app_save_waits(tab, re
           (r) => { window.__runResult = {ok: true, value: r}; }, (e) => { window.__runResult = {ok: false, name: e.name}; }); }"""
     )
     page_a.wait_for_function("() => window.__mx.phase === 'transform'")
+    # Paused (holding the lock) while tab B loads, however slow the machine; it goes on once B saves.
+    mx.call(page_a, "api.dataMigrationService.pauseMigration()")
     page_b = tab.context.new_page()
     page_b.set_default_timeout(60_000)
     page_b.goto(tab.base_url + "/")  # autostart on: it must find the run of tab A and leave it alone
     mx.wait_ready(page_b)
-    assert page_a.evaluate("() => window.__runResult") is None, "the run must still be going: make it slower"
+    assert page_a.evaluate("() => window.__runResult") is None, "the run must still be going"
     assert mx.recovered(page_b) == {"resumed": None, "outcome": "locked"}
     saved = [
         {"id": "s9", "name": "Saved by the old app \U0001f4be", "content": "\u05e9\u05dc\u05d5\u05dd {x}", "folderId": None,
@@ -399,6 +401,7 @@ def test_tab_loading_during_a_run_leaves_it_alone_and_old_app_save_waits(tab, re
             (e) => { window.__saveResult = {ok: false, name: e.name, message: e.message}; }); }""",
         saved,
     )
+    mx.call(page_a, "api.dataMigrationService.resumeMigration()")
     page_a.wait_for_function("() => window.__runResult !== null", timeout=90_000)
     run = page_a.evaluate("() => window.__runResult")
     assert run["ok"] and run["value"]["success"] and run["value"]["runId"], run
