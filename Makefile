@@ -24,11 +24,13 @@ node_modules/.stamp: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# Browser assets, served from our own origin: Pyodide core, PyScript, wheels.
+# Browser assets, served from our own origin: Pyodide core, PyScript, wheels; React for the React host example.
 $(VENDOR)/.stamp: node_modules/.stamp requirements/browser.txt
-	rm -rf $(VENDOR).tmp && mkdir -p $(VENDOR).tmp/wheels
+	rm -rf $(VENDOR).tmp && mkdir -p $(VENDOR).tmp/wheels $(VENDOR).tmp/react
 	cp -r node_modules/pyodide $(VENDOR).tmp/pyodide
 	cp -r node_modules/@pyscript/core/dist $(VENDOR).tmp/pyscript
+	cp node_modules/react/umd/react.production.min.js node_modules/react-dom/umd/react-dom.production.min.js \
+		node_modules/react/LICENSE $(VENDOR).tmp/react/
 	$(PYTHON) -m pip download -q --disable-pip-version-check $(WASM_PIP_FLAGS) \
 		-r requirements/browser.txt -d $(VENDOR).tmp/wheels
 	rm -rf $(VENDOR) && mv $(VENDOR).tmp $(VENDOR)

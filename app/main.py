@@ -1,4 +1,12 @@
-"""Entry point PyScript runs: wire the services to the browser and publish window.airprompts."""
+"""Entry point of the browser app: wire the services to the browser and publish window.airprompts.
+
+It runs in one of two realms, both of which set ``js.airpromptsHost`` first:
+the console page itself (PyScript, static/js/boot.js), or a Worker
+(static/js/worker.js, started by static/js/loader.js on the host app's pages).
+The host object gives the page's query string and options, whether a console
+is to be mounted, and the ``ready``/``fail`` signals; everything else reaches
+the page through the storage, crypto and event bridges.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +14,12 @@ import asyncio
 import json
 import logging
 import sys
+import time
 
 import js
 from pyodide.ffi import create_proxy
 
-from app.api import Api
+from app.api import Api, event_json
 from app.core.warmup import warm_up
 from app.storage.browser import BrowserLock, BrowserStorage, count_json_array
 from app.storage.webcrypto import WebCrypto
@@ -42,10 +51,10 @@ def memory_probe() -> dict:
 
 def option_enabled(param: str, option: str) -> bool:
     """Return whether a page option is on: off with ``?<param>=0`` or ``airpromptsOptions.<option> = false``."""
-    params = js.URLSearchParams.new(js.location.search)
+    params = js.URLSearchParams.new(js.airpromptsHost.search)
     if params.get(param) in ("0", "false", "no"):
         return False
-    options = getattr(js, "airpromptsOptions", None)
+    options = getattr(js.airpromptsHost, "options", None)
     if options is not None and getattr(options, option, True) is False:
         return False
     return True
@@ -60,9 +69,51 @@ def publish_events(services: Services) -> None:
     """Dispatch every app event as a DOM CustomEvent ``airprompts:<name>`` on window."""
 
     def forward(name: str, payload: dict) -> None:
-        js.airpromptsEmit(name, json.dumps(payload, ensure_ascii=False, default=str))
+        js.airpromptsEmit(name, event_json(payload))
 
     services.events.subscribe("*", forward)
+
+
+class PageMeasurements:
+    """Feed the page's long tasks and frame gaps to the monitor, on a page the console does not measure.
+
+    The page (static/js/engine.js) samples frames while a run goes and observes
+    long tasks; ``js.airpromptsPerf.drain()`` asks it for what it measured since
+    the last call. Fed during a run (at most every ``INTERVAL_S``), at its end,
+    and before the monitor answers ``getMetrics``.
+    """
+
+    INTERVAL_S = 0.5
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self._last = 0.0
+        self._tasks: set[asyncio.Task] = set()
+
+    def __repr__(self) -> str:
+        return f"<PageMeasurements pending={len(self._tasks)}>"
+
+    async def feed(self) -> None:
+        """Record what the page measured since the last feed."""
+        long_tasks, gaps = (await js.airpromptsPerf.drain()).to_py()
+        monitor = self.services.monitor
+        for _start, duration in long_tasks:
+            monitor.record_long_task(float(duration))
+        for gap in gaps:
+            monitor.record_frame_gap(float(gap))
+
+    def on_event(self, name: str, _payload: dict) -> None:
+        now = time.monotonic()
+        if name in ("complete", "failed") or (name == "progress" and now - self._last >= self.INTERVAL_S):
+            self._last = now
+            task = asyncio.ensure_future(self.feed())
+            self._tasks.add(task)
+            task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.debug("page measurements not fed: %r", task.exception())
 
 
 async def start() -> None:
@@ -78,9 +129,22 @@ async def start() -> None:
     )
     publish_events(services)
     api = Api(services)
-    dispatch = create_proxy(api.dispatch)  # lives as long as the page
+    handler = api.dispatch
+    if not js.airpromptsHost.console:
+        # The console feeds the monitor itself (app/ui/console.py); elsewhere main does.
+        measurements = PageMeasurements(services)
+        services.events.subscribe("*", measurements.on_event)
+
+        async def handler(service: str, method: str, args_json: str) -> str:
+            if service == "performanceMonitor":
+                try:
+                    await measurements.feed()
+                except Exception as exc:  # the figures are extra: never fail the call for them
+                    log.debug("page measurements not fed: %r", exc)
+            return await api.dispatch(service, method, args_json)
+
+    dispatch = create_proxy(handler)  # lives as long as the page
     js.__airpromptsDispatch = dispatch
-    js.window.__airpromptsDispatch = dispatch
     sys.modules["__main__"].services = services  # devtools: inspect from the PyScript REPL
     recovered = {}
     try:
@@ -104,12 +168,11 @@ async def start() -> None:
     services.logger.info(
         "AirPrompts Migrate ready", python=sys.version.split()[0], recovered=recovered, warmUp=warmed
     )
-    if js.document.getElementById("console"):  # a JS null is JsNull, falsy, not None
+    if js.airpromptsHost.console:
         from app.ui.console import mount
 
         await mount(services, api)
-    js.document.documentElement.dataset.migrationReady = "true"
-    js.airprompts.__resolveReady(True)
+    js.airpromptsHost.ready()
     if autostart_enabled():
         status = await services.migration.check_migration_status()
         if status.get("needed") and not status.get("running"):
@@ -124,7 +187,7 @@ def _report_failure(task: asyncio.Task) -> None:
     if not task.cancelled() and task.exception() is not None:
         exc = task.exception()
         js.console.error(f"{PREFIX} failed to start: {exc!r}")
-        js.airprompts.__rejectReady(js.Error.new(f"AirPrompts Migrate failed to start: {exc}"))
+        js.airpromptsHost.fail(f"{exc}")
 
 
 _task = asyncio.ensure_future(start())

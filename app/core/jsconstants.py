@@ -27,6 +27,7 @@ def constants() -> dict[str, object]:
         "VALUES": list(keys.VALUES),
         "PREFIX": keys.PREFIX,
         "SCHEMA_VERSION_KEY": keys.SCHEMA_VERSION_KEY,
+        "PENDING_FLAG": keys.PENDING_FLAG,
         "DATA_VERSION_KEY": keys.DATA_VERSION_KEY,
         "APP_DB": keys.APP_DB,
         "APP_STORE": keys.APP_STORE,

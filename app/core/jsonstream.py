@@ -20,7 +20,9 @@ import json
 import logging
 import re
 import secrets
+from array import array
 from collections.abc import Iterator
+from itertools import accumulate
 from typing import Any
 
 from app.core.errors import InvalidInput
@@ -99,12 +101,41 @@ def _decode(decode: Any, text: str, *args: Any) -> Any:
         raise json.JSONDecodeError("nested too deeply to read here", text, args[0] if args else 0) from exc
 
 
+# Deeper nesting than this is refused before Python parses it. Python's parser recurses:
+# under CPython it raises RecursionError near 1 000 levels, but inside Pyodide objects
+# nested about 3 000 deep overflow the browser's own stack first, a fatal error that
+# stops the interpreter and leaves the page without an answer. One limit below both
+# makes the two runtimes agree. static/js/storage.js (countArray) holds the same number.
+MAX_DEPTH = 500
+_NOT_BRACKET = bytes(c for c in range(256) if c not in b"[]{}")
+_STEP = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")  # +1 and -1 as signed bytes
+
+
+def nesting_depth(text: str) -> int:
+    """Return how deep the arrays and objects of JSON ``text`` nest (brackets inside strings aside)."""
+    data = text.encode("utf-8", "surrogatepass")
+    if b"\\" in data:
+        # Escaped backslashes first, then escaped quotes: what is left of '"' delimits strings.
+        data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
+    brackets = b"".join(data.split(b'"')[::2]).translate(None, _NOT_BRACKET)
+    if not brackets:
+        return 0
+    return max(0, max(accumulate(array("b", brackets.translate(_STEP)))))
+
+
+def _too_deep(text: str) -> bool:
+    # Counting brackets is a fast C scan; only texts with enough of them are measured.
+    return text.count("[") + text.count("{") > MAX_DEPTH and nesting_depth(text) > MAX_DEPTH
+
+
 def loads(text: str) -> Any:
     """Return the value of JSON ``text`` as the browser reads it, with out-of-range numbers kept as RawNumber.
 
     Raises json.JSONDecodeError (a ValueError) where ``JSON.parse`` would throw,
-    NaN and Infinity included, and for nesting too deep for Python's parser.
+    NaN and Infinity included, and for nesting deeper than MAX_DEPTH.
     """
+    if _too_deep(text):
+        raise json.JSONDecodeError(f"nested too deeply (deeper than {MAX_DEPTH} levels)", text, 0)
     return _decode("decode", text)
 
 
@@ -187,7 +218,13 @@ def iter_array_batches(
 
 
 def count_array(text: str) -> int:
-    """Return how many elements the JSON array ``text`` holds; raise MalformedJSON when it is not one."""
+    """Return how many elements the JSON array ``text`` holds; raise MalformedJSON when it is not one.
+
+    A run counts each collection before it parses it batch by batch: nesting deeper
+    than MAX_DEPTH stops it here (iter_array_batches does not measure it again).
+    """
+    if _too_deep(text):
+        raise MalformedJSON(f"nested too deeply (deeper than {MAX_DEPTH} levels)", position=0)
     return sum(len(batch) for batch in iter_array_batches(text, 1000))
 
 

@@ -245,24 +245,30 @@ def _stringify_ids(kind: str, rec: dict[str, Any]) -> None:
 
 
 def _folder_pairs(rec: dict[str, Any]) -> None:
-    """Give a folder both spellings of parent_id and sort_order; the snake_case value wins.
+    """Give a folder both spellings of parent_id, and of sort_order where it has one; snake_case wins.
 
     The live app builds its tree from ``parent_id`` and orders by ``sort_order``
     (data.md section 6); a camelCase value that differs is kept under legacyFields.
+    A folder the app shows (it has ``parent_id``) but with ``sortOrder`` alone is listed
+    by name, and stays so; a folder the app could not show (``parentId`` only, as an
+    earlier 2.0.0 shape wrote it) takes its order from ``sortOrder``, the only one it has.
     """
     extra: dict[str, Any] = {}
+    shown = "parent_id" in rec
     for snake, camel in FOLDER_PAIRS:
         has_snake, has_camel = snake in rec, camel in rec
         if has_snake:
             value = rec[snake]
             if has_camel and not same_value(rec[camel], value):
                 extra[camel] = rec[camel]
+        elif snake == "sort_order" and (shown or not has_camel):
+            # Without sort_order the app lists a folder by name, whatever its sortOrder says (it
+            # overwrites sortOrder from sort_order): adding one would reorder what the user sees.
+            continue
         elif has_camel:
-            value = rec[camel]
-        elif snake == "parent_id":
-            value = None  # no parent named: a root folder, as the app reads it
+            value = rec[camel]  # parentId only (an earlier 2.0.0 shape): the app needs parent_id to show it
         else:
-            continue  # no order to keep: the app orders such folders by name
+            value = None  # no parent named: a root folder, as the app reads it
         rec[snake] = value
         rec[camel] = value
     if extra:

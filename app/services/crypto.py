@@ -11,12 +11,14 @@ backup written by one can be read by the other.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import secrets
 from typing import Protocol
 
-from app.core.errors import BackupCorrupted, WrongPassphrase
+from app.core.digest import b64decode, sha256_hex
+from app.core.errors import WrongPassphrase
+
+__all__ = ["Crypto", "PythonCrypto", "b64decode", "sha256_hex"]
 
 KEY_BYTES = 32
 IV_BYTES = 12
@@ -44,20 +46,6 @@ class Crypto(Protocol):
     def random_bytes(self, n: int) -> bytes:
         """Return ``n`` cryptographically random bytes."""
         ...
-
-
-def sha256_hex(text: str) -> str:
-    """Return the hex SHA-256 of the UTF-8 bytes of ``text``."""
-    # surrogatepass: a localStorage string may hold a lone UTF-16 surrogate.
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def b64decode(text: str, what: str) -> bytes:
-    """Return the bytes of the base64 ``text``; raise BackupCorrupted when it is not base64."""
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError, TypeError) as exc:
-        raise BackupCorrupted(f"{what} is not valid base64") from exc
 
 
 class PythonCrypto:

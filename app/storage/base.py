@@ -154,5 +154,7 @@ def guard_failures(
 
 def utf16_len(text: str) -> int:
     """Return the length of ``text`` in UTF-16 code units, as localStorage counts it."""
+    if text.isascii():
+        return len(text)
     # surrogatepass: a JavaScript string may hold lone surrogates, one code unit each.
     return len(text.encode("utf-16-le", "surrogatepass")) // 2

@@ -32,6 +32,25 @@ def translate_js_error(exc: BaseException) -> MigrateError:
     return from_js(exc)
 
 
+# Python -> JS: a non-ASCII str of this many characters or more crosses as its UTF-8 bytes,
+# which the bridge decodes with TextDecoder (static/js/storage.js ``text``). Pyodide builds
+# the JS string of a non-ASCII str one UTF-16 unit at a time (pyodide issue 6278): 2 M
+# characters took 100 to 240 ms and left V8 much garbage, the bytes 10 to 35 ms. ASCII
+# has Pyodide's own fast path; a short str costs less than a TextDecoder call.
+TEXT_BYTES_MIN = 1024
+
+
+def js_text(text: Any) -> Any:
+    """Return ``text`` as it should cross to JavaScript: UTF-8 bytes where that is faster, else unchanged."""
+    if not isinstance(text, str) or len(text) < TEXT_BYTES_MIN or text.isascii():
+        return text
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate, which UTF-8 cannot hold: the str conversion keeps it exactly.
+        return text
+
+
 def _text(value: Any) -> Any:
     """Return UTF-8 bytes from the bridge (its fast path for large strings) as ``str``."""
     if isinstance(value, memoryview):
@@ -56,7 +75,7 @@ def count_json_array(text: str) -> int:
     carry, goes to the Python count, which also says what is wrong.
     """
     try:
-        count = int(js.airpromptsStorage.countArray(text))
+        count = int(js.airpromptsStorage.countArray(to_js(js_text(text))))
     except (JsException, UnicodeError, ValueError):
         count = -1
     return count if count >= 0 else jsonstream.count_array(text)
@@ -83,6 +102,9 @@ class BrowserStorage:
     def _arr(self, items: Iterable[Any]) -> Any:
         return to_js(list(items))
 
+    def _texts(self, values: Iterable[str | None]) -> Any:
+        return to_js([js_text(value) for value in values])
+
     async def local_keys(self) -> list[str]:
         return await self._call(self.js_bridge.localKeys)
 
@@ -99,15 +121,15 @@ class BrowserStorage:
         await self._call(
             self.js_bridge.localWrite,
             self._arr(keys),
-            self._arr(set_items[k] for k in keys),
+            self._texts(set_items[k] for k in keys),
             self._arr(remove),
             self._arr(expect),
-            self._arr(expect.values()),
+            self._texts(expect.values()),
         )
 
     async def local_changed(self, expect: Mapping[str, str | None]) -> list[str]:
         keys = list(expect)
-        return await self._call(self.js_bridge.localChanged, self._arr(keys), self._arr(expect[k] for k in keys))
+        return await self._call(self.js_bridge.localChanged, self._arr(keys), self._texts(expect[k] for k in keys))
 
     async def local_unparsable(self, keys: Iterable[str]) -> list[str]:
         return await self._call(self.js_bridge.localUnparsable, self._arr(keys))
@@ -122,7 +144,7 @@ class BrowserStorage:
 
     async def app_changed(self, expect: Mapping[str, str | None]) -> list[str]:
         keys = list(expect)
-        return await self._call(self.js_bridge.appChanged, self._arr(keys), self._arr(expect[k] for k in keys))
+        return await self._call(self.js_bridge.appChanged, self._arr(keys), self._texts(expect[k] for k in keys))
 
     async def app_write(
         self, put: Mapping[str, str], delete: Iterable[str] = (), expect: Mapping[str, str | None] | None = None
@@ -130,10 +152,10 @@ class BrowserStorage:
         expect = expect or {}
         await self._call(
             self.js_bridge.appWrite,
-            self._arr(put.values()),
+            self._texts(put.values()),
             self._arr(delete),
             self._arr(expect),
-            self._arr(expect.values()),
+            self._texts(expect.values()),
         )
 
     async def own_get(self, store: str, keys: Iterable[str]) -> dict[str, str | None]:
@@ -152,7 +174,7 @@ class BrowserStorage:
         rows: list[list[str]] = []
         for op in ops:
             if isinstance(op, Put):
-                rows.append(["put", op.store, op.key, op.value])
+                rows.append(["put", op.store, op.key, js_text(op.value)])
             elif isinstance(op, Delete):
                 rows.append(["delete", op.store, op.key])
             elif isinstance(op, DeletePrefix):

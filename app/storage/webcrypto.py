@@ -18,8 +18,8 @@ import base64
 import secrets
 import sys
 
+from app.core.digest import b64decode, sha256_hex
 from app.core.errors import MigrateError, from_js
-from app.services.crypto import b64decode, sha256_hex
 
 IN_PYODIDE = sys.platform == "emscripten"
 # Texts from this many characters on are hashed by crypto.subtle (see sha256_hex).
@@ -49,7 +49,7 @@ def _translate(exc: BaseException, action: str) -> MigrateError:
 
 
 class WebCrypto:
-    """Implement app.services.crypto.Crypto with the browser's crypto.subtle."""
+    """Implement the backup service's Crypto protocol (app.services.crypto) with the browser's crypto.subtle."""
 
     def __init__(self, js_crypto: object | None = None) -> None:
         self.js_crypto = js_crypto if js_crypto is not None else getattr(js, "airpromptsCrypto", None)

@@ -2,6 +2,7 @@
 // Every method returns a Promise of plain JSON values; Python answers through one
 // dispatcher with JSON text, so no Python proxy ever reaches the caller, and
 // errors arrive as Error objects whose name says what failed.
+import { TARGET_VERSION } from "./constants.js";
 
 export const METHODS = {
   dataMigrationService: [
@@ -50,7 +51,7 @@ export function createApi() {
     resolveReady = resolve;
     rejectReady = reject;
   });
-  const api = { ready, version: "3.0.0", eventTarget: EVENT_TARGET };
+  const api = { ready, version: TARGET_VERSION, eventTarget: EVENT_TARGET };
 
   async function call(service, method, args) {
     await ready;

@@ -6,6 +6,7 @@ export const COLLECTIONS = Object.freeze(["templates", "workflows", "snippets", 
 export const VALUES = Object.freeze(["tags", "favorites", "recent_items", "ui_preferences", "user_settings", "theme_preference"]);
 export const PREFIX = "airprompts_";
 export const SCHEMA_VERSION_KEY = "airprompts_schema_version";
+export const PENDING_FLAG = "airprompts_migrate_pending";
 export const DATA_VERSION_KEY = "airprompts_data_version";
 export const APP_DB = "AirPromptsDB";
 export const APP_STORE = "storage";

@@ -1,5 +1,5 @@
 // The AirPrompts web app's entry to the migration: a small ES module that loads
-// PyScript and Pyodide only when they can be needed.
+// Pyodide, in a Worker, only when it can be needed.
 //
 //   import { airprompts, migrationMayBeNeeded, loadMigration } from "/static/js/loader.js";
 //
@@ -25,49 +25,31 @@
 // - Automatic load when a migration may be needed, unless
 //   globalThis.airpromptsOptions = {lazy: true} is set before this module runs.
 //
-// Paths: PyScript resolves the relative paths of a config file against the PAGE,
-// not the config's URL (checked in Chromium: a page in /examples/ asked for
-// /examples/static/vendor/pyodide/pyodide.mjs). So the loader fetches
-// <base>/pyscript.toml, reads it with a small TOML-subset parser, makes every URL
-// in it absolute against <base> (the folder holding static/js/loader.js, from
-// import.meta.url) and passes the result inline as JSON in the script's config
-// attribute. The targets of [files] are paths in Python's file system and stay.
-import { createApi, emit, METHODS } from "./api.js";
+// Loading starts a module Worker (static/js/engine.js, static/js/worker.js): Pyodide,
+// the wheels and app/ load and run there, never in this page's realm; the worker
+// reads pyscript.toml (with Python's tomllib) from the folder holding static/js/.
+import { createApi, METHODS } from "./api.js";
 
-export const TARGET_VERSION = "3.0.0";
-export const PENDING_FLAG = "airprompts_migrate_pending";
-export const BASE_URL = new URL("../../", import.meta.url).href;
+import {
+  APP_DB,
+  COLLECTIONS,
+  DATA_VERSION_KEY,
+  LEGACY_KEYS as LEGACY_TABLE,
+  LEGACY_PREFIX,
+  PENDING_FLAG,
+  PREFIX,
+  SCHEMA_VERSION_KEY,
+  TARGET_VERSION,
+  VALUES,
+} from "./constants.js";
 
-// Keys whose presence means the store holds AirPrompts data (app/core/keys.py MANAGED_KEYS).
-const DATA_NAMES = [
-  "templates",
-  "workflows",
-  "snippets",
-  "folders",
-  "tags",
-  "favorites",
-  "recent_items",
-  "ui_preferences",
-  "user_settings",
-  "theme_preference",
-];
-const DATA_KEYS = new Set(DATA_NAMES.map((name) => `airprompts_${name}`));
-// data.md section 1, legacy table (ap_<anything> is checked by prefix).
-const LEGACY_KEYS = new Set([
-  "templates",
-  "workflows",
-  "snippets",
-  "folders",
-  "tags",
-  "favorites",
-  "recent_items",
-  "user_settings",
-  "airprompts-templates",
-  "airprompts-workflows",
-  "airprompts-snippets",
-  "ui-prefs",
-  "theme",
-]);
+export { PENDING_FLAG, TARGET_VERSION };
+
+// Keys whose presence means the store holds AirPrompts data (app/core/keys.py MANAGED_KEYS),
+// and the legacy keys (data.md section 1; ap_<anything> is checked by prefix): constants.js
+// is written from the Python that defines them.
+const DATA_KEYS = new Set([...COLLECTIONS, ...VALUES].map((name) => PREFIX + name));
+const LEGACY_KEYS = new Set(Object.keys(LEGACY_TABLE));
 
 function normalizeVersion(text) {
   if (text == null) return null;
@@ -80,7 +62,7 @@ function normalizeVersion(text) {
 }
 
 function recordedVersion(store) {
-  return normalizeVersion(store.getItem("airprompts_schema_version") ?? store.getItem("airprompts_data_version"));
+  return normalizeVersion(store.getItem(SCHEMA_VERSION_KEY) ?? store.getItem(DATA_VERSION_KEY));
 }
 
 function storageOrNull() {
@@ -99,7 +81,7 @@ export function migrationMayBeNeeded() {
   if (recordedVersion(store) === TARGET_VERSION) return false;
   for (let i = 0; i < store.length; i++) {
     const key = store.key(i);
-    if (DATA_KEYS.has(key) || LEGACY_KEYS.has(key) || (key.startsWith("ap_") && key.length > 3)) return true;
+    if (DATA_KEYS.has(key) || LEGACY_KEYS.has(key) || (key.startsWith(LEGACY_PREFIX) && key.length > 3)) return true;
   }
   return false;
 }
@@ -107,158 +89,10 @@ export function migrationMayBeNeeded() {
 async function appDatabaseExists() {
   if (!globalThis.indexedDB?.databases) return false;
   try {
-    return (await indexedDB.databases()).some((db) => db.name === "AirPromptsDB");
+    return (await indexedDB.databases()).some((db) => db.name === APP_DB);
   } catch (_) {
     return false;
   }
-}
-
-// ---------------------------------------------------------------- TOML subset
-
-/** Parse the TOML subset pyscript.toml uses: tables, (quoted) keys, strings, arrays, booleans, numbers, inline tables. */
-export function parseToml(text) {
-  let pos = 0;
-  const root = {};
-  let table = root;
-  const fail = (what) => {
-    const line = text.slice(0, pos).split("\n").length;
-    throw new SyntaxError(`pyscript.toml line ${line}: ${what}`);
-  };
-  const skip = (newlines) => {
-    for (;;) {
-      const c = text[pos];
-      if (c === " " || c === "\t" || c === "\r" || (newlines && c === "\n")) pos++;
-      else if (c === "#") while (pos < text.length && text[pos] !== "\n") pos++;
-      else return;
-    }
-  };
-  const string = () => {
-    const quote = text[pos++];
-    let out = "";
-    while (pos < text.length && text[pos] !== quote) {
-      let c = text[pos++];
-      if (c === "\n") fail("newline in a string");
-      if (c === "\\" && quote === '"') {
-        const e = text[pos++];
-        const simple = { b: "\b", t: "\t", n: "\n", f: "\f", r: "\r", '"': '"', "\\": "\\" };
-        if (e in simple) c = simple[e];
-        else if (e === "u" || e === "U") {
-          const size = e === "u" ? 4 : 8;
-          c = String.fromCodePoint(parseInt(text.slice(pos, pos + size), 16));
-          pos += size;
-        } else fail(`unknown escape \\${e}`);
-      }
-      out += c;
-    }
-    if (text[pos++] !== quote) fail("unterminated string");
-    return out;
-  };
-  const key = () => {
-    const parts = [];
-    for (;;) {
-      skip(false);
-      if (text[pos] === '"' || text[pos] === "'") parts.push(string());
-      else {
-        const m = /^[A-Za-z0-9_-]+/.exec(text.slice(pos));
-        if (!m) fail("expected a key");
-        parts.push(m[0]);
-        pos += m[0].length;
-      }
-      skip(false);
-      if (text[pos] !== ".") return parts;
-      pos++;
-    }
-  };
-  const value = () => {
-    skip(false);
-    const c = text[pos];
-    if (c === '"' || c === "'") return string();
-    if (c === "[") {
-      pos++;
-      const items = [];
-      for (;;) {
-        skip(true);
-        if (text[pos] === "]") break;
-        items.push(value());
-        skip(true);
-        if (text[pos] === ",") pos++;
-        else if (text[pos] !== "]") fail("expected , or ] in an array");
-      }
-      pos++;
-      return items;
-    }
-    if (c === "{") {
-      pos++;
-      const obj = {};
-      skip(false);
-      if (text[pos] === "}") return pos++, obj;
-      for (;;) {
-        assign(obj);
-        skip(false);
-        if (text[pos] === "}") return pos++, obj;
-        if (text[pos++] !== ",") fail("expected , or } in an inline table");
-      }
-    }
-    const m = /^(true|false|[+-]?\d[\d_]*(?:\.\d+)?(?:[eE][+-]?\d+)?)/.exec(text.slice(pos));
-    if (!m) fail("unsupported value");
-    pos += m[0].length;
-    if (m[0] === "true" || m[0] === "false") return m[0] === "true";
-    return Number(m[0].replace(/_/g, ""));
-  };
-  const descend = (obj, parts) => {
-    for (const part of parts) {
-      if (!(part in obj)) obj[part] = {};
-      obj = obj[part];
-      if (typeof obj !== "object" || Array.isArray(obj)) fail(`${parts.join(".")} is not a table`);
-    }
-    return obj;
-  };
-  const assign = (obj) => {
-    const parts = key();
-    if (text[pos++] !== "=") fail("expected =");
-    const last = parts.pop();
-    const target = descend(obj, parts);
-    if (last in target) fail(`duplicate key ${last}`);
-    target[last] = value();
-  };
-  for (;;) {
-    skip(true);
-    if (pos >= text.length) return root;
-    if (text[pos] === "[") {
-      if (text[pos + 1] === "[") fail("arrays of tables are not supported");
-      pos++;
-      const parts = key();
-      if (text[pos++] !== "]") fail("expected ]");
-      table = descend(root, parts);
-    } else {
-      assign(table);
-    }
-    skip(false);
-    if (pos < text.length && text[pos] !== "\n") fail("expected the end of the line");
-  }
-}
-
-const isRelative = (path) => typeof path === "string" && (path.startsWith("./") || path.startsWith("../"));
-const absolute = (path, base) => (isRelative(path) ? new URL(path, base).href : path);
-
-/** Return ``config`` (parsed pyscript.toml) with every URL made absolute against ``base``. */
-export function absoluteConfig(config, base = BASE_URL) {
-  const out = { ...config };
-  if (out.interpreter) out.interpreter = absolute(out.interpreter, base);
-  if (Array.isArray(out.packages)) out.packages = out.packages.map((p) => absolute(p, base));
-  if (out.files) {
-    // Keys are URLs to fetch; values are paths in Python's file system.
-    out.files = Object.fromEntries(Object.entries(out.files).map(([url, path]) => [absolute(url, base), path]));
-  }
-  if (out.js_modules) {
-    out.js_modules = Object.fromEntries(
-      Object.entries(out.js_modules).map(([where, modules]) => [
-        where,
-        Object.fromEntries(Object.entries(modules).map(([url, name]) => [absolute(url, base), name])),
-      ]),
-    );
-  }
-  return out;
 }
 
 // ---------------------------------------------------------------- API and loading
@@ -300,30 +134,23 @@ export function loadMigration(opts = {}) {
 }
 
 async function start() {
-  const base = BASE_URL;
-  // Read by app/main.py: autostart false leaves a needed migration to the caller.
-  globalThis.airpromptsOptions = { ...(globalThis.airpromptsOptions || {}), autostart: options.autostart !== false };
-  const [storage, webcrypto, perf, response] = await Promise.all([
-    import("./storage.js"),
-    import("./crypto.js"),
-    import("./perf.js"),
-    fetch(new URL("pyscript.toml", base), { cache: "no-cache" }),
-  ]);
-  if (!response.ok) throw new Error(`Cannot load ${response.url}: HTTP ${response.status}`);
-  const config = absoluteConfig(parseToml(await response.text()), base);
-  // The same globals static/js/boot.js sets on the console page.
-  globalThis.airpromptsStorage = storage;
-  globalThis.airpromptsCrypto = webcrypto;
-  globalThis.airpromptsPerf = perf;
-  globalThis.airpromptsEmit = emit;
+  const [{ startEngine }, perf] = await Promise.all([import("./engine.js"), import("./perf.js")]);
   perf.startObservers();
-  addEventListener("py:error", (event) => airprompts.__rejectReady(event.detail || new Error("Python failed to start")));
-  const script = document.createElement("script");
-  script.type = "py";
-  script.src = new URL("app/main.py", base).href;
-  script.setAttribute("config", JSON.stringify(config));
-  (document.body || document.documentElement).appendChild(script);
-  await import(new URL("static/vendor/pyscript/core.js", base).href);
+  const page = globalThis.airpromptsOptions || {};
+  // Read by app/main.py in the worker: autostart false leaves a needed migration to the caller.
+  const host = {
+    search: location.search,
+    options: { autostart: options.autostart !== false, ...(page.warmUp === false ? { warmUp: false } : {}) },
+  };
+  const engine = startEngine({
+    host,
+    onReady: () => {
+      document.documentElement.dataset.migrationReady = "true";
+      airprompts.__resolveReady(true);
+    },
+    onFail: (error) => airprompts.__rejectReady(error),
+  });
+  globalThis.__airpromptsDispatch = engine.dispatch;
   await airprompts.ready;
   return airprompts;
 }

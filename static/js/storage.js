@@ -2,7 +2,7 @@
 // transaction run entirely here and resolved on `complete` (an IndexedDB
 // transaction does not survive a Python `await`). Native errors pass through
 // with their DOMException name; Python maps them once (app/storage/browser.py).
-// Only strings and arrays of strings cross the bridge.
+// Only strings and arrays of strings cross the bridge; large ones as UTF-8 bytes.
 
 export const APP_DB = "AirPromptsDB";
 export const APP_STORE = "storage";
@@ -15,6 +15,28 @@ export const OWN_STORES = ["backups", "chunks", "staging", "journal", "logs", "q
 function fault(operation, detail) {
   const hook = globalThis.__airpromptsFault;
   if (typeof hook === "function") hook(operation, detail);
+}
+
+// Run the seam for one IndexedDB unit of work (`operation`) and for each of its
+// `count` operations, before its transaction starts; return the index of the
+// operation to abort at (-1: none). The hook lives in the page: in a worker,
+// setFaultCheck() replaces this with an asynchronous call to the page's checkFaults.
+export function checkFaults(operation, detail, count = 0) {
+  fault(operation, detail);
+  for (let index = 0; index < count; index++) {
+    try {
+      fault(`${operation}_op`, index);
+    } catch (_) {
+      return index;
+    }
+  }
+  return -1;
+}
+
+let faultCheck = checkFaults;
+
+export function setFaultCheck(check) {
+  faultCheck = check;
 }
 
 function named(name, message) {
@@ -45,14 +67,52 @@ export function out(text) {
   return text;
 }
 
+// The other way, large non-ASCII strings arrive as UTF-8 bytes (app/storage/browser.py
+// js_text): Pyodide converts such a Python str one UTF-16 unit at a time. ignoreBOM: a
+// leading U+FEFF is the user's text, not a byte order mark to drop.
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true, fatal: true });
+
+export function textOf(value) {
+  return value instanceof Uint8Array ? decoder.decode(value) : value;
+}
+
+const textsOf = (values) => (values ? values.map(textOf) : values);
+
 // ---------- localStorage ----------
 
-// The length of a JSON array, or -1 when `text` is not one (Python then says why).
-// V8's JSON.parse is about 5x faster than Python's parser inside Pyodide.
+// Nesting deeper than this is refused before Python parses it (jsonstream.MAX_DEPTH):
+// Python's parser recurses, and inside Pyodide a few thousand levels overflow the stack.
+export const MAX_DEPTH = 500;
+
+// Whether the arrays and objects of a parsed JSON value nest deeper than `limit`
+// (walked without recursion, stopping at the first container too deep).
+export function nestsDeeper(value, limit = MAX_DEPTH) {
+  const values = [value];
+  const depths = [1];
+  while (values.length) {
+    const v = values.pop();
+    const depth = depths.pop();
+    if (v === null || typeof v !== "object") continue;
+    if (depth > limit) return true;
+    const children = Array.isArray(v) ? v : Object.values(v);
+    for (let i = 0; i < children.length; i++) {
+      const child = children[i];
+      if (child !== null && typeof child === "object") {
+        values.push(child);
+        depths.push(depth + 1);
+      }
+    }
+  }
+  return false;
+}
+
+// The length of a JSON array, or -1 when `text` is not one or nests deeper than
+// MAX_DEPTH (Python then says why). V8's JSON.parse is about 5x faster than Python's
+// parser inside Pyodide.
 export function countArray(text) {
   try {
-    const value = JSON.parse(text);
-    return Array.isArray(value) ? value.length : -1;
+    const value = JSON.parse(textOf(text));
+    return Array.isArray(value) && !nestsDeeper(value) ? value.length : -1;
   } catch {
     return -1;
   }
@@ -71,7 +131,8 @@ export function localGet(keys) {
 
 // The keys whose value is not values[i] (null or undefined: absent), compared
 // here so that a large value never crosses back to Python only to be compared.
-export function localChanged(keys, values) {
+export function localChanged(keys, encodedValues) {
+  const values = textsOf(encodedValues);
   return keys.filter((key, i) => (localStorage.getItem(key) ?? null) !== (values[i] ?? null));
 }
 
@@ -106,7 +167,9 @@ function guard(expectKeys, expectValues, current, after, where) {
   if (changed.length) throw named("WriteConflict", `${where} changed under the write: ${changed.join(", ")}`);
 }
 
-export function localWrite(setKeys, setValues, removeKeys, expectKeys, expectValues) {
+export function localWrite(setKeys, encodedSetValues, removeKeys, expectKeys, encodedExpectValues) {
+  const setValues = textsOf(encodedSetValues);
+  const expectValues = textsOf(encodedExpectValues);
   fault("local_write", { set: setKeys, remove: removeKeys });
   if (expectKeys && expectKeys.length) {
     const after = new Map(removeKeys.map((key) => [key, null]));
@@ -222,6 +285,7 @@ export async function appKeys() {
 }
 
 export async function appGet(keys, forPython = true) {
+  await faultCheck("app_read", keys);
   if (!(await appDbExists())) return keys.map(() => undefined);
   const db = await openApp();
   if (!db.objectStoreNames.contains(APP_STORE)) return keys.map(() => undefined);
@@ -246,15 +310,17 @@ function sameRecordText(current, text) {
 
 // The keys whose record is not texts[i] (null or undefined: absent). Records
 // compare as appGet returns them, JSON.stringify of the stored object.
-export async function appChanged(keys, texts) {
+export async function appChanged(keys, encodedTexts) {
+  const texts = textsOf(encodedTexts);
   const records = await appGet(keys, false);
   return keys.filter((key, i) => !sameRecordText(records[i] ?? null, texts[i] ?? null));
 }
 
-export async function appWrite(putTexts, deleteKeys, expectKeys, expectTexts) {
-  const records = putTexts.map((text) => JSON.parse(text));
+export async function appWrite(encodedPutTexts, deleteKeys, expectKeys, encodedExpectTexts) {
+  const records = textsOf(encodedPutTexts).map((text) => JSON.parse(text));
+  const expectTexts = textsOf(encodedExpectTexts);
   const db = await openApp();
-  fault("app_write", { put: records.map((r) => r.key), delete: deleteKeys });
+  const abortAt = await faultCheck("app_write", { put: records.map((r) => r.key), delete: deleteKeys }, records.length);
   const tx = db.transaction(APP_STORE, "readwrite");
   const finished = done(tx);
   const store = tx.objectStore(APP_STORE);
@@ -278,9 +344,7 @@ export async function appWrite(putTexts, deleteKeys, expectKeys, expectTexts) {
   }
   for (const key of deleteKeys) store.delete(key);
   for (let index = 0; index < records.length; index++) {
-    try {
-      fault("app_write_op", index);
-    } catch (_) {
+    if (index === abortAt) {
       tx.abort();
       break;
     }
@@ -326,22 +390,20 @@ export async function ownKeys(storeName, prefix) {
 // ops: [["put", store, key, value] | ["delete", store, key] | ["deletePrefix", store, prefix]]
 export async function ownWrite(ops) {
   const db = await openOwn();
-  fault("own_write", ops.map((op) => [op[0], op[1], op[2]]));
+  const abortAt = await faultCheck("own_write", ops.map((op) => [op[0], op[1], op[2]]), ops.length);
   const stores = [...new Set(ops.map((op) => op[1]))];
   if (stores.length === 0) return;
   const tx = db.transaction(stores, "readwrite");
   const finished = done(tx);
   for (let index = 0; index < ops.length; index++) {
     const [kind, storeName, key, value] = ops[index];
-    try {
-      fault("own_write_op", index);
-    } catch (_) {
+    if (index === abortAt) {
       // A failure inside the transaction aborts it: nothing of it is applied.
       tx.abort();
       break;
     }
     const store = tx.objectStore(storeName);
-    if (kind === "put") store.put(value, key);
+    if (kind === "put") store.put(textOf(value), key);
     else if (kind === "delete") store.delete(key);
     else if (kind === "deletePrefix") store.delete(prefixRange(key) ?? IDBKeyRange.lowerBound(""));
     else {

@@ -246,6 +246,144 @@ async def own_large_value_round_trips(storage, faults):
     assert (await storage.own_get("chunks", ["big"]))["big"] == big
 
 
+# Texts as users write them, each long enough to cross the browser bridge as UTF-8 bytes
+# (app/storage/browser.py TEXT_BYTES_MIN), plus short ones and texts with lone surrogates
+# (which UTF-8 cannot hold and cross as strings). Every one must come back identical.
+_LINE = (
+    "R\u00e9sum\u00e9 \u201cquoted\u201d \u2014 \u2018single\u2019\u2026 \u00a0nbsp \u8bf7\u7528\u4e2d\u6587 "
+    "\u0644\u062e\u0651\u0635 \u200f\u05e9\u05dc\u05d5\u05dd\u200f \u041f\u0440\u0438\u0432\u0435\u0442 "
+    "\U0001f680\U0001f469\u200d\U0001f4bb\U0001f1f3\U0001f1f1 e\u0301 \u2028\u2029 \ufffd \uffff\r\n"
+)
+TEXTS = {
+    "multilingual": _LINE * 400,
+    "bom-first": "\ufeff" + _LINE * 30,
+    "bom-only": "\ufeff",
+    "nul-and-crlf": ("a\x00b\r\n\x00" + _LINE) * 40 + "\x00",
+    "lone-high": _LINE * 30 + "cut \ud83d",
+    "lone-low-first": "\ude00" + _LINE * 30,
+    "reversed-pair": _LINE * 20 + "\ude00\ud83d" + _LINE,
+    "short": "\u00e9\U0001f600\r\n",
+    "short-lone": "a\ud800b",
+    "ascii": "plain words\r\n" * 200,
+    "empty": "",
+}
+
+
+def _json(value) -> str:
+    """Return JSON text as the services write it: non-ASCII kept, lone surrogates escaped."""
+    from app.core import jsonstream
+
+    return jsonstream.dumps(value)
+
+
+def _same(got, want, what):
+    assert got == want, f"{what}: {len(got or '')} characters back for {len(want)}"
+
+
+@case
+async def texts_round_trip_through_local_writes(storage, faults):
+    await storage.local_write({f"k-{name}": text for name, text in TEXTS.items()})
+    got = await storage.local_get([f"k-{name}" for name in TEXTS])
+    for name, text in TEXTS.items():
+        _same(got[f"k-{name}"], text, name)
+    expect = {f"k-{name}": text for name, text in TEXTS.items()}
+    assert await storage.local_changed(expect) == []
+    # One unit more or less anywhere is a change: the comparison is exact.
+    assert sorted(await storage.local_changed({k: v + "\u00e9" for k, v in expect.items()})) == sorted(expect)
+    assert await storage.local_changed({"k-lone-high": TEXTS["lone-high"][:-1] + "\ud83e"}) == ["k-lone-high"]
+    # A guarded write whose expected values are those texts goes through and writes exactly.
+    swapped = {f"k-{name}": TEXTS["multilingual"] + text for name, text in TEXTS.items()}
+    await storage.local_write(swapped, expect=expect)
+    got = await storage.local_get(list(swapped))
+    for key, text in swapped.items():
+        _same(got[key], text, key)
+    try:
+        await storage.local_write({"k-short": "lost"}, expect={"k-short": TEXTS["short"]})
+    except WriteConflict:
+        pass
+    else:
+        raise AssertionError("a guarded write matched a text it does not hold")
+
+
+@case
+async def texts_survive_a_failed_local_write(storage, faults):
+    before = {f"k-{name}": text for name, text in TEXTS.items()}
+    await storage.local_write(before)
+    try:
+        await storage.local_write(
+            {"k-multilingual": TEXTS["lone-high"], "k-new": TEXTS["multilingual"], "huge": "\u00e9" * 6_000_000},
+            remove=["k-short-lone"],
+        )
+    except QuotaExceeded:
+        pass
+    else:
+        raise AssertionError("writing past the localStorage quota did not fail")
+    got = await storage.local_get([*before, "k-new", "huge"])
+    for key, text in before.items():
+        _same(got[key], text, key)
+    assert got["k-new"] is None and got["huge"] is None
+
+
+@case
+async def texts_round_trip_through_app_writes(storage, faults):
+    value = [{"id": name, "content": text} for name, text in TEXTS.items()]
+    escaped = _json({"key": "templates", "value": value, "timestamp": 7})
+    # A record text holding a lone surrogate as such, not as an escape.
+    raw = json.dumps({"key": "snippets", "value": [{"content": TEXTS["lone-high"]}], "timestamp": 8}, ensure_ascii=False)
+    await storage.app_write({"templates": escaped, "snippets": raw})
+    got = await storage.app_get(["templates", "snippets"])
+    assert json.loads(got["templates"]) == {"key": "templates", "value": value, "timestamp": 7}
+    assert json.loads(got["snippets"])["value"][0]["content"] == TEXTS["lone-high"]
+    assert await storage.app_changed({"templates": escaped, "snippets": raw}) == []
+    changed = _json({"key": "templates", "value": value[:-2] + [{"id": "x", "content": "\u00e9"}], "timestamp": 7})
+    assert await storage.app_changed({"templates": changed}) == ["templates"]
+    await storage.app_write({"templates": changed}, expect={"templates": escaped, "snippets": raw})
+    assert json.loads((await storage.app_get(["templates"]))["templates"])["value"][-1] == {"id": "x", "content": "\u00e9"}
+
+
+@case
+async def texts_survive_an_aborted_app_write(storage, faults):
+    value = [{"id": name, "content": text} for name, text in TEXTS.items()]
+    await storage.app_write({"templates": _json({"key": "templates", "value": value, "timestamp": 1})})
+    faults.set("app_write_op", "AbortError", after=1)
+    try:
+        await storage.app_write(
+            {
+                "templates": _json({"key": "templates", "value": value[::-1], "timestamp": 2}),
+                "snippets": _json({"key": "snippets", "value": value, "timestamp": 2}),
+            }
+        )
+    except TransactionAborted:
+        pass
+    else:
+        raise AssertionError("the aborted transaction did not raise TransactionAborted")
+    faults.clear()
+    got = await storage.app_get(["templates", "snippets"])
+    assert json.loads(got["templates"]) == {"key": "templates", "value": value, "timestamp": 1}
+    assert got["snippets"] is None
+
+
+@case
+async def texts_round_trip_through_own_writes(storage, faults):
+    await storage.own_write([Put("staging", f"run/{name}", text) for name, text in TEXTS.items()])
+    got = await storage.own_get("staging", [f"run/{name}" for name in TEXTS])
+    scanned = dict(await storage.own_scan("staging", "run/"))
+    for name, text in TEXTS.items():
+        _same(got[f"run/{name}"], text, name)
+        _same(scanned[f"run/{name}"], text, name)
+    faults.set("own_write_op", "AbortError", after=3)
+    try:
+        await storage.own_write([Put("staging", f"run/{name}", text[::-1]) for name, text in TEXTS.items()])
+    except TransactionAborted:
+        pass
+    else:
+        raise AssertionError("the aborted transaction did not raise TransactionAborted")
+    faults.clear()
+    got = await storage.own_get("staging", [f"run/{name}" for name in TEXTS])
+    for name, text in TEXTS.items():
+        _same(got[f"run/{name}"], text, name)
+
+
 @case
 async def estimate_and_persist_answer(storage, faults):
     est = await storage.estimate()

@@ -20,6 +20,9 @@ SEED_PATH = "/tests/e2e/blank.html"
 TS = "2024-05-01T12:00:00.000Z"
 FILLER = "zz_filler_"
 READY = "html[data-migration-ready='true']"
+# The page the scenarios run the app in: the console, or a host app's page that runs it in a worker.
+CONSOLE_PATH = "/"
+WORKER_PATH = "/tests/e2e/worker.html"
 
 # ---------------------------------------------------------------------- the fault hook
 #
@@ -108,6 +111,12 @@ HOOK_JS = r"""
     };
   }
   globalThis.__airpromptsFault = (op, detail) => {
+    if (op === "app_read") {
+      // The bridge's read of AirPromptsDB records (in a worker, the patch above cannot see it).
+      if (target && target.at === "read" && target.area === "app" && mx.phase === target.phase && !mx.fired)
+        fire("read", { key: detail[0] });
+      return;
+    }
     if (mx.dead) throw named("AbortError", "the page is gone");
     if (mx.armed) {
       mx.armed = false;
@@ -238,8 +247,8 @@ def wait_ready(page, timeout_ms: int = 90_000) -> None:
     page.wait_for_selector(READY, state="attached", timeout=timeout_ms)
 
 
-def open_app(page, base_url: str, query: str = "?autostart=0") -> None:
-    page.goto(base_url + "/" + query)
+def open_app(page, base_url: str, query: str = "?autostart=0", path: str = CONSOLE_PATH) -> None:
+    page.goto(base_url + path + query)
     wait_ready(page)
 
 
@@ -569,10 +578,15 @@ class Tab:
     needs costs a page load.
     """
 
-    def __init__(self, context, base_url: str) -> None:
+    def __init__(self, context, base_url: str, path: str = CONSOLE_PATH) -> None:
         self.context = context
         self.base_url = base_url
+        self.path = path
         self.page = None
+
+    def url(self, query: str = "") -> str:
+        """Return the URL of the app's page with ``query``."""
+        return self.base_url + self.path + query
 
     def ready(self) -> bool:
         if self.page is None or self.page.is_closed():
@@ -589,11 +603,11 @@ class Tab:
             self.page.set_default_timeout(60_000)
         if not self.ready():
             reset_origin(self.page, self.base_url, local, app)
-            open_app(self.page, self.base_url, query)
+            open_app(self.page, self.base_url, query, self.path)
             return self.page
         self.page.evaluate(RESET_JS)
         # A later reload must load this query (autostart off), whatever URL the tab was opened with.
-        self.page.evaluate("(url) => history.replaceState(null, '', url)", "/" + query)
+        self.page.evaluate("(url) => history.replaceState(null, '', url)", self.path + query)
         left = self.page.evaluate(WIPE_JS)
         assert not {"AirPromptsDB", "AirPromptsMigrate"} & set(left), left
         self.page.evaluate(SEED_JS, [local, app])
@@ -606,7 +620,7 @@ class Tab:
             self.page.close()
         self.page = self.context.new_page()
         self.page.set_default_timeout(60_000)
-        self.page.goto(self.base_url + "/" + query)
+        self.page.goto(self.url(query))
         if wait:
             wait_ready(self.page)
         return self.page

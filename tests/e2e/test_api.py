@@ -157,3 +157,46 @@ def test_second_tab_gets_migration_in_progress_and_watches(app, pw_config):
     assert app.local()["airprompts_schema_version"] == '"3.0.0"'
     migrated = app.json_local("airprompts_templates")
     assert len(migrated) == 400 and all(t["metadata"]["schemaVersion"] == "3.0.0" for t in migrated)
+
+
+def test_wrong_arguments_and_camel_case_answers_in_the_browser(app):
+    app.seed(
+        {
+            "airprompts_schema_version": '"1.0.0"',
+            "airprompts_templates": json.dumps([WORKED_INPUT, {"id": "bad", "name": 7, "content": "ça “va” 🎉", "folder_id": "x"}]),
+        }
+    )
+    app.open()
+    cases = {
+        "api.dataMigrationService.getQuarantine(123)": "runId",
+        "api.compatibilityLayer.get()": "name",
+        "api.dataMigrationService.runPendingMigrations({batchsize: 5})": "options",
+        "api.migrationLogger.queryLogs({limit: '10'})": "query.limit",
+        "api.compatibilityLayer.setDualReadMode('yes')": "enabled",
+    }
+    for expression, argument in cases.items():
+        error = app.page.evaluate(
+            f"""async () => {{ const api = window.airprompts; await api.ready;
+                try {{ await {expression}; return null; }}
+                catch (e) {{ return {{name: e.name, message: e.message, details: e.details}}; }} }}"""
+        )
+        assert error is not None, expression
+        assert error["name"] == "InvalidInput" and error["details"]["argument"] == argument, (expression, error)
+        assert "<locals>" not in error["message"] and "TypeError" not in error["message"]
+    assert app.call("api.dataMigrationService.getHistory()") == []  # the refused run did not start
+
+    plan = app.call("api.dataMigrationService.checkMigrationStatus()")["plan"]
+    assert plan["fromVersion"] == "1.0.0" and plan["recordedVersion"] == "1.0.0" and plan["legacyKeys"] == []
+    assert plan["collections"][0]["sourceKey"] == "airprompts_templates"
+    app.page.evaluate("() => { airprompts.on('complete', (d) => window.__done = d); }")
+    app.call("api.dataMigrationService.runPendingMigrations()")
+    app.page.wait_for_function("() => window.__done")
+    assert "source_key" not in json.dumps(app.page.evaluate("() => window.__done"))
+    [entry] = app.call("api.dataMigrationService.getQuarantine()")
+    assert entry["sourceKey"] == "airprompts_templates" and "source_key" not in entry
+    # The quarantined record itself is the user's, byte for byte: its snake_case field stays.
+    assert entry["record"] == {"id": "bad", "name": 7, "content": "ça “va” 🎉", "folder_id": "x"}
+    missing = app.page.evaluate(
+        "async () => { try { await airprompts.backupService.restoreBackup('bk-none'); } catch (e) { return e.details; } }"
+    )
+    assert missing == {"backupId": "bk-none"}

@@ -17,6 +17,7 @@ reload or the new tab a scenario needs costs a page load.
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -48,7 +49,8 @@ CASES = [
 @pytest.fixture(scope="module")
 def tab(browser, base_url):
     context = browser.new_context(viewport={"width": 1280, "height": 800})
-    yield mx.Tab(context, base_url)
+    # AIRPROMPTS_MATRIX_PATH=/tests/e2e/worker.html runs every scenario on a host page, Python in a worker.
+    yield mx.Tab(context, base_url, os.environ.get("AIRPROMPTS_MATRIX_PATH", mx.CONSOLE_PATH))
     context.close()
 
 
@@ -332,7 +334,7 @@ def open_tabs(tab, count: int, query: str) -> list:
     pages = [context.new_page() for _ in range(count)]
     for page in pages:
         page.set_default_timeout(60_000)
-        page.goto(tab.base_url + "/" + query, wait_until="commit")
+        page.goto(tab.url(query), wait_until="commit")
     for page in pages:
         mx.wait_ready(page)
     return pages
@@ -387,7 +389,7 @@ def test_tab_loading_during_a_run_leaves_it_alone_and_old_app_save_waits(tab, re
     mx.call(page_a, "api.dataMigrationService.pauseMigration()")
     page_b = tab.context.new_page()
     page_b.set_default_timeout(60_000)
-    page_b.goto(tab.base_url + "/")  # autostart on: it must find the run of tab A and leave it alone
+    page_b.goto(tab.url())  # autostart on: it must find the run of tab A and leave it alone
     mx.wait_ready(page_b)
     assert page_a.evaluate("() => window.__runResult") is None, "the run must still be going"
     assert mx.recovered(page_b) == {"resumed": None, "outcome": "locked"}

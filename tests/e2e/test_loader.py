@@ -91,23 +91,21 @@ def test_migration_may_be_needed_decides_from_localstorage_in_microseconds(app):
     assert python_requests(app) == []
 
 
-def test_the_toml_reader_matches_tomllib(app):
-    app.seed({})
-    config = app.page.evaluate(
-        f"""async () => {{
-            window.airpromptsOptions = {{ lazy: true }};
-            const loader = await import('{LOADER}');
-            const text = await (await fetch('/pyscript.toml')).text();
-            return {{ parsed: loader.parseToml(text), absolute: loader.absoluteConfig(loader.parseToml(text)) }};
-        }}"""
-    )
+def test_the_worker_reads_pyscript_toml_with_tomllib(app):
+    app.seed({"airprompts_schema_version": '"1.0.0"', "airprompts_templates": WORKED_INPUT})
+    app.page.goto(app.base_url + HOST + "?autostart=0")
+    app.wait_ready()
+    worker = next(w for w in app.page.workers if w.url.endswith("/static/js/worker.js"))
+    config = worker.evaluate("() => globalThis.airpromptsConfig")
     expected = tomllib.loads((ROOT / "pyscript.toml").read_text())
-    assert config["parsed"] == expected
     base = app.base_url + "/"
-    absolute = config["absolute"]
-    assert absolute["interpreter"] == base + expected["interpreter"].removeprefix("./")
-    assert absolute["packages"] == [base + p.removeprefix("./") for p in expected["packages"]]
-    assert absolute["files"] == {base + k.removeprefix("./"): v for k, v in expected["files"].items()}
+    assert config["interpreter"] == base + expected["interpreter"].removeprefix("./")
+    assert config["packages"] == [base + p.removeprefix("./") for p in expected["packages"]]
+    assert config["files"] == {base + k.removeprefix("./"): v for k, v in expected["files"].items()}
+    assert {k: v for k, v in config.items() if k not in ("interpreter", "packages", "files")} == {
+        k: v for k, v in expected.items() if k not in ("interpreter", "packages", "files")
+    }
+    assert app.page.evaluate(f"async () => 'parseToml' in (await import('{LOADER}'))") is False
 
 
 def test_an_old_store_loads_python_and_lists_the_3_0_0_shape(app, pw_config):

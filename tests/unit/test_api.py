@@ -47,3 +47,224 @@ async def test_dispatch_maps_errors_to_named_errors():
     assert bad_options["error"]["name"] == "InvalidInput"
     too_many = json.loads(await api.dispatch("performanceMonitor", "getMetrics", "[1, 2, 3]"))
     assert too_many["error"]["name"] == "InvalidInput"
+
+
+# ---------------------------------------------------------------------- wrong arguments
+
+# Every method with calls a developer gets wrong: (arguments, the argument the error must name).
+BAD_CALLS: dict[tuple[str, str], list[tuple[list, str | None]]] = {
+    ("dataMigrationService", "checkMigrationStatus"): [([1], None)],
+    ("dataMigrationService", "runPendingMigrations"): [
+        ([{"batchsize": 5}], "options"),
+        ([{"batchSize": "5"}], "options"),
+        ([{"batchSize": 2.5}], "options"),
+        ([{"batchDelayMs": -1}], "options"),
+        (["fast"], "options"),
+        ([{}, 1], None),
+    ],
+    ("dataMigrationService", "startProgressiveMigration"): [([{"batchSize": 0}], "options"), ([[100]], "options")],
+    ("dataMigrationService", "getMigrationProgress"): [(["now"], None)],
+    ("dataMigrationService", "getHistory"): [([10], None)],
+    ("dataMigrationService", "dryRun"): [([{"batchDelayMs": 5}], "options"), ([True], "options")],
+    ("dataMigrationService", "pauseMigration"): [([True], None)],
+    ("dataMigrationService", "resumeMigration"): [([True], None)],
+    ("dataMigrationService", "getLastReport"): [(["mig-1"], None)],
+    ("dataMigrationService", "getQuarantine"): [([123], "runId"), ([""], "runId"), ([["mig-1"]], "runId")],
+    ("dataMigrationService", "recover"): [([{}], None)],
+    ("compatibilityLayer", "get"): [([], "name"), ([7], "name"), ([{"name": "templates"}], "name")],
+    ("compatibilityLayer", "save"): [([], "name"), (["templates"], "value"), ([42, []], "name")],
+    ("compatibilityLayer", "isMigrated"): [([], "name"), ([False], "name")],
+    ("compatibilityLayer", "getMigrationStats"): [(["templates"], None)],
+    ("compatibilityLayer", "setDualReadMode"): [
+        ([], "enabled"),
+        (["yes"], "enabled"),
+        ([1], "enabled"),
+        ([True, "7 days"], "durationMs"),
+        ([True, 0], "durationMs"),
+    ],
+    ("compatibilityLayer", "getDualReadMode"): [([True], None)],
+    ("backupService", "createFullBackup"): [
+        ([42], "description"),
+        (["før flytning", {"password": "x"}], "options"),
+        (["ok", {"passphrase": 1234}], "options"),
+        (["ok", "secret"], "options"),
+    ],
+    ("backupService", "createIncrementalBackup"): [([None, {"baseId": 5}], "options"), ([None, {"base": "bk-1"}], "options")],
+    ("backupService", "listBackups"): [([{}], None)],
+    ("backupService", "verifyBackup"): [([], "id"), ([12], "id"), (["bk-1", {"pass": "x"}], "options")],
+    ("backupService", "restoreBackup"): [
+        ([], "id"),
+        (["bk-1", {"keys": "airprompts_templates"}], "options"),
+        (["bk-1", {"keys": [1, 2]}], "options"),
+        (["bk-1", {"only": ["airprompts_templates"]}], "options"),
+    ],
+    ("backupService", "deleteBackup"): [([], "id"), ([None], "id")],
+    ("backupService", "exportBackup"): [([], "id"), ([{"id": "bk-1"}], "id")],
+    ("backupService", "importBackup"): [([], "text"), ([{"format": "airprompts-migrate-backup"}], "text")],
+    ("migrationLogger", "setLogLevel"): [([], "level"), (["LOUD"], "level"), ([3], "level")],
+    ("migrationLogger", "queryLogs"): [
+        ([{"lvl": "INFO"}], "query"),
+        ([{"limit": -1}], "query"),
+        ([{"limit": "10"}], "query"),
+        ([{"level": "LOUD"}], "query"),
+        ([{"since": True}], "query"),
+        (["INFO"], "query"),
+    ],
+    ("migrationLogger", "exportLogs"): [(["xml"], "format"), (["csv", {"format": "csv"}], "query")],
+    ("migrationLogger", "log"): [([], "level"), (["INFO"], "message"), (["INFO", 5], "message"), (["INFO", "hé", "ctx"], "context")],
+    ("performanceMonitor", "getMetrics"): [([1, 2, 3], None)],
+}
+# Words of Python's own errors that must never reach a developer.
+PYTHON_INTERNALS = re.compile(r"<locals>|positional argument|keyword argument|NoneType|unsupported operand|\bdict\b|\bint\b|\bstr\b|Traceback|'")
+
+
+def test_every_method_has_bad_calls_in_the_walk():
+    assert set(BAD_CALLS) == set(make_api().methods) == js_methods()
+
+
+async def test_every_method_refuses_wrong_arguments_naming_the_argument():
+    api = make_api()
+    for (service, method), calls in BAD_CALLS.items():
+        for args, argument in calls:
+            answer = json.loads(await api.dispatch(service, method, json.dumps(args)))
+            where = f"{service}.{method}({args})"
+            assert "error" in answer, where
+            error = answer["error"]
+            assert error["name"] == "InvalidInput", (where, error)
+            assert not PYTHON_INTERNALS.search(error["message"]), (where, error["message"])
+            named = error["details"]["argument"]
+            assert named == argument or (argument is not None and named.startswith(argument + ".")), (where, error)
+            if argument is not None:
+                assert named in error["message"], (where, error["message"])
+            assert error["details"]["expected"], (where, error)
+
+
+async def test_unknown_option_names_the_option_and_the_known_ones():
+    api = make_api()
+    error = json.loads(await api.dispatch("dataMigrationService", "runPendingMigrations", '[{"batchsize": 5}]'))["error"]
+    assert "batchsize" in error["message"] and "batchSize" in error["message"] and "batchDelayMs" in error["message"]
+    assert error["details"]["unknown"] == ["batchsize"]
+    member = json.loads(await api.dispatch("migrationLogger", "queryLogs", '[{"limit": "10"}]'))["error"]
+    assert member["details"]["argument"] == "query.limit"
+    assert member["message"].endswith('query.limit must be a whole number >= 0, got "10"')
+    # Nothing ran: no history entry, no backup.
+    assert await api.call("dataMigrationService", "getHistory", []) == []
+    assert await api.call("backupService", "listBackups", []) == []
+
+
+async def test_good_arguments_still_work_and_null_means_omitted():
+    api = make_api()
+    assert await api.call("dataMigrationService", "getQuarantine", [None]) == []
+    assert (await api.call("migrationLogger", "setLogLevel", ["warning"]))["level"] == "WARN"
+    entry = await api.call("migrationLogger", "log", ["error", "Überprüfung „fertig“ 完了 ✅", {"user_field": 1}])
+    assert entry["context"] == {"user_field": 1}  # the caller's own context is not renamed
+    logs = await api.call("migrationLogger", "queryLogs", [{"level": "ERROR", "limit": 5, "text": "完了"}])
+    assert [e["message"] for e in logs] == ["Überprüfung „fertig“ 完了 ✅"]
+    meta = await api.call("backupService", "createFullBackup", [None, {"passphrase": ""}])
+    assert meta["encrypted"] is False
+
+
+# ---------------------------------------------------------------------- camelCase everywhere
+
+SNAKE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$")
+
+
+def snake_members(value, path="$"):
+    """Yield the paths of snake_case member names, not descending into the user's data."""
+    from app.api import OPAQUE_MEMBERS, _data_name
+
+    if isinstance(value, dict):
+        for name, item in value.items():
+            if SNAKE.match(name) and not _data_name(name):
+                yield f"{path}.{name}"
+            if name not in OPAQUE_MEMBERS:
+                yield from snake_members(item, f"{path}.{name}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from snake_members(item, f"{path}[{index}]")
+
+
+LEGACY_RECORD = {"id": "t-1", "name": "Résumé “court”", "content": "مرحبا\r\n{text}", "folder_id": "f", "updated_at": "2024-01-01T00:00:00.000Z"}
+NEWER_RECORD = {"id": "t-1", "name": "Résumé “court” 2", "content": "要約\r\n{text} 🎉", "folderId": "f", "updatedAt": "2024-06-01T00:00:00.000Z"}
+
+
+def mixed_store() -> MemoryStorage:
+    """A 1.0.0 store with a legacy key holding a conflicting copy and a record that cannot be made valid."""
+    return MemoryStorage(
+        local={
+            "airprompts_schema_version": '"1.0.0"',
+            "airprompts_templates": json.dumps([NEWER_RECORD, {"id": "t-2", "name": 5, "content": "x", "is_favorite": True}]),
+            "templates": json.dumps([LEGACY_RECORD]),
+            "airprompts_folders": json.dumps([{"id": "f", "name": "Écriture", "parent_id": None, "sort_order": 1}]),
+        }
+    )
+
+
+async def test_results_events_and_error_details_are_camel_case_and_user_data_is_untouched():
+    services = build(mixed_store(), PythonCrypto(), MemoryLock(registry=set()))
+    api = Api(services)
+    events = []
+    services.events.subscribe("*", lambda name, payload: events.append((name, json.loads(__import__("app.api").api.event_json(payload)))))
+
+    status = await api.call("dataMigrationService", "checkMigrationStatus", [])
+    assert {"fromVersion", "legacyKeys", "recordedVersion", "toVersion"} <= set(status["plan"])
+    assert all("sourceKey" in c for c in status["plan"]["collections"])
+    dry = await api.call("dataMigrationService", "dryRun", [])
+    result = await api.call("dataMigrationService", "runPendingMigrations", [{"batchSize": 1}])
+    report = await api.call("dataMigrationService", "getLastReport", [])
+    quarantine = await api.call("dataMigrationService", "getQuarantine", [])
+    answers = {
+        "status": status,
+        "dry": dry,
+        "result": result,
+        "report": report,
+        "history": await api.call("dataMigrationService", "getHistory", []),
+        "quarantine": quarantine,
+        "progress": await api.call("dataMigrationService", "getMigrationProgress", []),
+        "backups": await api.call("backupService", "listBackups", []),
+        "verify": await api.call("backupService", "verifyBackup", [result["backupId"]]),
+        "stats": await api.call("compatibilityLayer", "getMigrationStats", []),
+        "dual": await api.call("compatibilityLayer", "getDualReadMode", []),
+        "logs": await api.call("migrationLogger", "queryLogs", [{"limit": None}]),
+        "metrics": await api.call("performanceMonitor", "getMetrics", []),
+        "events": events,
+    }
+    for name, answer in answers.items():
+        assert list(snake_members(answer)) == [], name
+
+    # The report's legacy conflict: the envelope renamed, both copies of the record exactly as stored.
+    conflict = report["legacy"]["conflicts"][0]
+    assert {"targetKey", "keptFrom", "droppedFrom"} <= set(conflict)
+    assert conflict["record"] == LEGACY_RECORD and conflict["kept"] == NEWER_RECORD
+    # The quarantined record keeps its snake_case fields; its entry says sourceKey.
+    [entry] = quarantine
+    assert entry["sourceKey"] == "airprompts_templates" and "source_key" not in entry
+    assert entry["record"] == {"id": "t-2", "name": 5, "content": "x", "is_favorite": True}
+    # Storage keys stay storage keys.
+    assert "airprompts_templates" in report["sources"]
+    # compatibilityLayer.get answers the user's records as they are (legacyFields keeps snake names inside).
+    templates = await api.call("compatibilityLayer", "get", ["templates"])
+    assert [t["name"] for t in templates] == ["Résumé “court” 2"]
+
+    # Error details: a missing backup names backupId.
+    missing = json.loads(await api.dispatch("backupService", "restoreBackup", '["bk-nope"]'))["error"]
+    assert missing["name"] == "BackupNotFound" and missing["details"] == {"backupId": "bk-nope"}
+
+
+def test_camel_keys_renames_api_members_only():
+    from app.api import camel_keys
+
+    value = {
+        "from_version": "1.0.0",
+        "counts": {"recent_items": 2, "ui_preferences": 1},
+        "sources": {"airprompts_templates": {"source_key": "AirPromptsDB:templates"}},
+        "record": {"folder_id": "x"},
+        "conflicts": [{"kept_from": "templates", "kept": {"created_at": "2024"}}],
+    }
+    assert camel_keys(value) == {
+        "fromVersion": "1.0.0",
+        "counts": {"recent_items": 2, "ui_preferences": 1},
+        "sources": {"airprompts_templates": {"sourceKey": "AirPromptsDB:templates"}},
+        "record": {"folder_id": "x"},
+        "conflicts": [{"keptFrom": "templates", "kept": {"created_at": "2024"}}],
+    }

@@ -4,8 +4,8 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-# devserver runs under CPython; main.py is the page script itself (its src), not an import.
-BROWSER_ONLY_EXCLUDED = {"app/devserver.py", "app/main.py"}
+# devserver and the command line run under CPython; main.py is the page script itself (its src), not an import.
+BROWSER_ONLY_EXCLUDED = {"app/devserver.py", "app/main.py", "app/cli.py", "app/__main__.py"}
 
 
 def expected_files() -> list[str]:

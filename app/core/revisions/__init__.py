@@ -70,7 +70,10 @@ def detect(kind: str, record: Any, fallback: str | None = None) -> str:
     ``fallback`` is the version detected for the whole store: a record with no
     marks of its own takes it when that is legacy or 1.0.0 (see each module).
     """
-    snake = has_snake(record, kind)
+    return _detect(kind, record, has_snake(record, kind), fallback)
+
+
+def _detect(kind: str, record: Any, snake: bool, fallback: str | None) -> str:
     for revision in reversed(REGISTRY):
         if revision.recognise(kind, record, snake, fallback):
             return revision.version
@@ -94,9 +97,10 @@ def upgrade_record(
     repaired. Last, the record is stamped with the target's metadata.
     """
     original = steps.require_object(record)
+    snake = has_snake(original, kind)
     if version is None:
-        version = detect(kind, original, fallback)
-    ctx = RecordContext(kind, now)
+        version = _detect(kind, original, snake, fallback)
+    ctx = RecordContext(kind, now, snake)
     rec = dict(original)
     if "id" not in rec or rec["id"] is None or rec["id"] == "":
         rec["id"] = ids.stable_id(original)

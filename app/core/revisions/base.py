@@ -17,6 +17,7 @@ class RecordContext:
 
     kind: str  # one of keys.COLLECTIONS
     now: str  # ISO 8601 start time of the run: the last resort of a missing timestamp
+    snake: bool = True  # whether the stored record has snake_case fields (worked out once, for detection)
     notes: list[Note] = field(default_factory=list)
 
 

@@ -52,7 +52,7 @@ def recognise(kind: str, record: Mapping[str, Any], snake: bool, fallback: str |
 
 
 def upgrade(kind: str, record: dict[str, Any], ctx: RecordContext) -> dict[str, Any]:
-    if steps.has_snake_field(record) or (kind == "workflows" and isinstance(record.get("steps"), list)):
+    if ctx.snake:
         record = steps.rename_fields(kind, record)
     steps.stringify_ids(kind, record)
     steps.add_folder_fields(kind, record)

@@ -23,3 +23,12 @@ def test_the_file_says_what_python_says():
     assert found["COLLECTIONS"] == list(keys.COLLECTIONS)
     assert all(keys.legacy_target(k) == v for k, v in found["LEGACY_KEYS"].items())
     assert keys.legacy_target(found["LEGACY_PREFIX"] + "custom") == keys.PREFIX + "custom"
+
+
+def test_the_javascript_takes_its_constants_from_the_generated_file():
+    js = jsconstants.PATH.parent
+    for name in ("loader.js", "api.js"):
+        code = "\n".join(line.split("//")[0] for line in (js / name).read_text(encoding="utf-8").splitlines())
+        assert 'from "./constants.js"' in code, name
+        assert f'"{revisions.target()}"' not in code, name  # no copy of the target version
+        assert '"ui-prefs"' not in code and '"airprompts-templates"' not in code, name  # nor of the legacy table

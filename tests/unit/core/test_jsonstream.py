@@ -9,7 +9,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.core.errors import InvalidInput
-from app.core.jsonstream import ArrayWriter, MalformedJSON, dumps, iter_array_batches
+from app.core.jsonstream import (
+    MAX_DEPTH,
+    ArrayWriter,
+    MalformedJSON,
+    count_array,
+    dumps,
+    iter_array_batches,
+    loads,
+    nesting_depth,
+)
 
 json_values = st.recursive(
     st.one_of(
@@ -93,6 +102,45 @@ def test_writer_keeps_non_ascii_and_escapes_lone_surrogates_like_json_stringify(
     assert json.loads(text) == [{"content": "é中😀\u202e\u2028", "odd": "a\ud800b"}]
     text.encode("utf-8")  # survives the conversion to a JavaScript string
     assert dumps([1.5, -1, "x"]) == '[1.5,-1,"x"]'
+
+
+def _depth(value) -> int:
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    return 0
+
+
+@given(json_values)
+def test_nesting_depth_is_the_depth_of_the_parsed_value(value):
+    text = json.dumps(value, ensure_ascii=False)
+    assert nesting_depth(text) == _depth(value)
+
+
+def test_nesting_depth_skips_brackets_and_escaped_quotes_inside_strings():
+    text = '[{"a":"}}]] \\" [[[{ \\\\","b":[["\\\\\\"]"]]}]'
+    assert json.loads(text)  # valid JSON
+    assert nesting_depth(text) == 4
+    assert nesting_depth('"[[["') == 0 and nesting_depth("42") == 0
+
+
+@pytest.mark.parametrize("kind", ["objects", "arrays"])
+def test_nesting_deeper_than_the_limit_is_refused_before_python_parses_it(kind):
+    def nest(levels: int) -> str:
+        inner = '{"d":' * levels + '"\u00e9"' + "}" * levels if kind == "objects" else "[" * levels + "]" * levels
+        return f'[{{"id":"t1","name":"tief \U0001f333","deep":{inner}}}]'
+
+    ok = nest(MAX_DEPTH - 2)  # the array and the record are two levels
+    assert nesting_depth(ok) == MAX_DEPTH and count_array(ok) == 1 and len(loads(ok)) == 1
+    deep = nest(MAX_DEPTH - 1)
+    with pytest.raises(MalformedJSON, match="nested too deeply"):
+        count_array(deep)
+    with pytest.raises(ValueError, match="nested too deeply"):
+        loads(deep)
+    # Far deeper than Python's own parser reaches: refused the same way, never a RecursionError.
+    with pytest.raises(MalformedJSON):
+        count_array(nest(20_000))
 
 
 def test_batches_go_on_from_a_recorded_end_without_the_text_before_it():

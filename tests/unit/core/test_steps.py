@@ -392,9 +392,11 @@ def test_favorites_and_recent_items_are_camelcased():
     [
         # The live app's own folder: parent_id and sort_order stay, the camelCase twins join them.
         ({"parent_id": "p", "sort_order": 3}, {"parent_id": "p", "sort_order": 3, "parentId": "p", "sortOrder": 3}),
-        # The real backup's folders: parent_id with sortOrder (the app orders by sort_order).
-        ({"parent_id": None, "sortOrder": 11}, {"parent_id": None, "sortOrder": 11, "parentId": None, "sort_order": 11}),
-        # Written by an earlier migration: only the camelCase pair.
+        # The real backup's folders: parent_id with sortOrder. The app orders by sort_order and lists
+        # folders without one by name: no sort_order is made up, so the order the user sees stays.
+        ({"parent_id": None, "sortOrder": 11}, {"parent_id": None, "sortOrder": 11, "parentId": None}),
+        # parentId alone (an earlier 2.0.0 shape): parent_id joins it, or the app drops the folder, and
+        # sortOrder, the only order such a folder has, becomes its sort_order.
         ({"parentId": "p", "sortOrder": 2}, {"parentId": "p", "sortOrder": 2, "parent_id": "p", "sort_order": 2}),
         # Both, differing: the snake_case value wins, the other is kept.
         (
@@ -407,6 +409,7 @@ def test_folders_keep_parent_id_and_sort_order(record, expected):
     folder = {"id": "f", "name": "Ordner – «Entwürfe»", "createdAt": TS, **record}
     rec, _, version = up("folders", folder, source_key="airprompts_folders")
     assert {k: rec[k] for k in expected} == expected
+    assert ("sort_order" in rec) == ("sort_order" in record or ("parent_id" not in record and "sortOrder" in record))
     assert version == "2.0.0"
     again, _, _ = up("folders", rec, source_key="airprompts_folders")
     assert again == rec

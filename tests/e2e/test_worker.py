@@ -1,0 +1,283 @@
+"""On a host app's page the migration app runs in a Worker: the page's realm never loads Pyodide.
+
+The page keeps localStorage, the DOM events and the ready signals; Python,
+IndexedDB, Web Locks and crypto.subtle run in the worker. The fault scenarios
+of test_fault_matrix run here too, on the worker's page, with the fault hook
+in the page as the tests set it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.e2e import matrix as mx
+from tests.e2e import test_fault_matrix as fm
+
+HOST = mx.WORKER_PATH
+WORKER_SCRIPT = "/static/js/worker.js"
+
+# Counts every WebAssembly compilation the page's own realm starts (a worker has its own WebAssembly).
+COUNT_WASM_JS = """
+(() => {
+  window.__wasm = 0;
+  for (const name of ["compile", "compileStreaming", "instantiate", "instantiateStreaming"]) {
+    const original = WebAssembly[name];
+    WebAssembly[name] = function (...args) { window.__wasm += 1; return original.apply(this, args); };
+  }
+  const Module = WebAssembly.Module;
+  WebAssembly.Module = function (...args) { window.__wasm += 1; return new Module(...args); };
+})();
+"""
+
+WORDS = [
+    "Résumé of the café’s “menu” — naïve façade",
+    "東京の天気を要約してください。箇条書きで。",
+    "لخّص هذا النص باختصار من فضلك",
+    "Привет, мир! Ёлка и щи",
+    "Emoji 🚀👩‍💻🎉 and a ZWJ family 👨‍👩‍👧",
+    "Straße, Œuvre, ñandú, İstanbul",
+    "प्रश्न का उत्तर दें",
+]
+
+
+def multilingual_text(i: int) -> str:
+    """Prompt-sized text: tens to thousands of characters, several scripts, CRLF line ends."""
+    size = (50, 400, 1500, 4000)[i % 4]
+    parts: list[str] = []
+    n = 0
+    while sum(map(len, parts)) < size:
+        parts.append(WORDS[(i + n) % len(WORDS)])
+        n += 1
+    return "\r\n".join(parts)[:size]
+
+
+def multilingual_store(templates: int) -> dict[str, str]:
+    """A 1.0.0 store in the fixtures' shapes: templates, folders, snippets, workflows, settings."""
+    ts = mx.TS
+    records = [
+        {
+            "id": i,
+            "name": f"{WORDS[i % len(WORDS)][:20]} #{i}",
+            "content": multilingual_text(i),
+            "folder_id": "f1" if i % 3 else "f2",
+            "is_favorite": i % 5 == 0,
+            "created_at": ts,
+            "updated_at": ts,
+        }
+        for i in range(templates)
+    ]
+    return {
+        "airprompts_schema_version": '"1.0.0"',
+        "airprompts_templates": json.dumps(records, ensure_ascii=False),
+        "airprompts_folders": json.dumps(
+            [
+                {"id": "f1", "name": "Écriture ✍️", "parent_id": None, "created_at": ts},
+                {"id": "f2", "name": "コード", "parent_id": "f1", "created_at": ts, "sort_order": 2},
+            ],
+            ensure_ascii=False,
+        ),
+        "airprompts_snippets": json.dumps(
+            [{"id": f"s{i}", "name": f"سطر {i}", "content": multilingual_text(i + 1), "created_at": ts} for i in range(40)],
+            ensure_ascii=False,
+        ),
+        "airprompts_workflows": json.dumps(
+            [{"id": "w1", "name": "Flux “rapide”", "steps": [{"template_id": 1, "step_name": "一"}], "created_at": ts}],
+            ensure_ascii=False,
+        ),
+        "airprompts_user_settings": json.dumps({"display_name": "Zoë 🌸"}, ensure_ascii=False),
+        "theme-storage": '{"theme":"dark"}',
+    }
+
+
+def worker_urls(page) -> list[str]:
+    return [worker.url for worker in page.workers]
+
+
+def test_the_host_page_realm_never_loads_pyodide(app):
+    local = multilingual_store(60)
+    app.seed(local)
+    app.page.add_init_script(COUNT_WASM_JS)
+    app.requests.clear()
+    app.page.goto(app.base_url + HOST + "?autostart=0")
+    app.wait_ready()
+    assert app.call("api.ready.then(() => 'resolved')") == "resolved"
+    realm = app.page.evaluate(
+        """() => ({
+            pyodide: typeof globalThis.pyodide, loadPyodide: typeof globalThis.loadPyodide,
+            pyScripts: document.querySelectorAll('script[type=py], script[type=mpy]').length,
+            wasm: window.__wasm,
+            resources: performance.getEntriesByType('resource').map((e) => e.name),
+        })"""
+    )
+    assert realm["pyodide"] == "undefined" and realm["loadPyodide"] == "undefined"
+    assert realm["pyScripts"] == 0
+    assert realm["wasm"] == 0, "the page's realm compiled WebAssembly"
+    # The page itself fetched neither PyScript nor Pyodide: the worker did.
+    assert [u for u in realm["resources"] if "/static/vendor/" in u] == []
+    assert any(u.endswith(WORKER_SCRIPT) for u in worker_urls(app.page))
+    assert any("/static/vendor/pyodide/pyodide.asm.wasm" in u for u in app.requests)
+    assert not any("/static/vendor/pyscript/" in u for u in app.requests)
+    worker = next(w for w in app.page.workers if w.url.endswith(WORKER_SCRIPT))
+    assert worker.evaluate("() => typeof globalThis.__airpromptsDispatch") == "function"
+    # The API answers from the worker, with plain values.
+    status = app.call("api.dataMigrationService.checkMigrationStatus()")
+    assert status["needed"] is True and status["currentVersion"] == "1.0.0"
+    first = app.call("api.compatibilityLayer.get('templates')")[1]
+    assert first["content"] == multilingual_text(1) and first["folderIds"] == ["f1"] and first["contextEnabled"] is False
+    assert app.local() == local, "reading migrated nothing"
+    assert app.console_errors == []
+
+
+def test_a_migration_completes_while_the_page_keeps_running_its_timers(app):
+    local = multilingual_store(2000)
+    app.seed(local)
+    app.page.goto(app.base_url + HOST + "?autostart=0")
+    app.wait_ready()
+    app.page.evaluate(
+        """() => {
+            const t = (window.__ticks = { timeouts: 0, frames: 0, atPhase: {}, running: true });
+            const timeout = () => { t.timeouts += 1; if (t.running) setTimeout(timeout, 0); };
+            const frame = () => { t.frames += 1; if (t.running) requestAnimationFrame(frame); };
+            setTimeout(timeout, 0);
+            requestAnimationFrame(frame);
+            addEventListener('airprompts:phase', (e) => { t.atPhase[e.detail.phase] = [t.timeouts, t.frames]; });
+        }"""
+    )
+    # One batch for the whole store: on the page's thread it would be one long task with no timer in between.
+    result = app.call(
+        """api.dataMigrationService.runPendingMigrations({batchSize: 100000}).then((r) => {
+            window.__ticks.running = false; return r; })"""
+    )
+    ticks = app.page.evaluate("() => window.__ticks")
+    assert result["success"] is True, result
+    assert result["migrated"] >= 2000, result
+    transform = ticks["atPhase"]["transform"]
+    done = ticks["atPhase"]["complete"]
+    assert done[0] - transform[0] >= 5, f"the page's timers stalled during the run: {ticks}"
+    assert ticks["frames"] >= 2, ticks
+    stored = app.json_local("airprompts_templates")
+    assert len(stored) == 2000 and stored[7]["content"] == multilingual_text(7)
+    assert "\r\n" in stored[3]["content"] and stored[3]["metadata"]["schemaVersion"] == "3.0.0"
+    _, (want_local, want_app), _ = mx.reference(local, started_at=result["report"]["startedAt"], batch_size=100000)
+    assert mx.same_as_expected((app.local(), app.app_records()), (want_local, want_app), (local, {}))
+    app.page.click("#counter")
+    assert app.page.get_attribute("#counter", "data-clicks") == "1"
+    assert app.console_errors == []
+
+
+def test_pause_and_resume_reach_the_worker(app):
+    local = multilingual_store(300)
+    app.seed(local)
+    app.page.goto(app.base_url + HOST + "?autostart=0")
+    app.wait_ready()
+    app.page.evaluate(
+        """() => { window.__events = [];
+            for (const n of ['progress', 'complete', 'failed'])
+                addEventListener('airprompts:' + n, (e) => window.__events.push([n, e.detail])); }"""
+    )
+    assert app.call("api.dataMigrationService.startProgressiveMigration({batchSize: 20, batchDelayMs: 150})")["started"]
+    app.page.wait_for_function("() => window.__events.some(([n, d]) => n === 'progress' && d.processed > 0)")
+    app.call("api.dataMigrationService.pauseMigration()")
+    paused = app.call("api.dataMigrationService.getMigrationProgress()")
+    assert paused["running"] is True and paused.get("paused") is True, paused
+    busy = app.call_error("api.dataMigrationService.runPendingMigrations()")
+    assert busy["name"] == "MigrationInProgress" and busy["isError"]
+    assert app.json_local("airprompts_schema_version") == "1.0.0", "a paused run switched nothing"
+    app.call("api.dataMigrationService.resumeMigration()")
+    app.page.wait_for_function("() => window.__events.some(([n]) => n === 'complete' || n === 'failed')")
+    names = [n for n, _ in app.page.evaluate("() => window.__events")]
+    assert "complete" in names and "failed" not in names
+    assert app.json_local("airprompts_schema_version") == "3.0.0"
+    assert len(app.json_local("airprompts_templates")) == 300
+
+
+def test_a_quota_error_on_the_page_rolls_the_worker_run_back(app):
+    local = multilingual_store(120)
+    app.seed(local)
+    app.page.goto(app.base_url + HOST + "?autostart=0")
+    app.wait_ready()
+    # The page refuses the second localStorage write of the switch, as a full disk would.
+    app.page.evaluate(
+        """() => { let calls = 0; globalThis.__airpromptsFault = (op) => {
+            if (op === 'local_write' && calls++ === 1) throw Object.assign(new Error('injected: disk full'), { name: 'QuotaExceededError' });
+        }; }"""
+    )
+    failed = app.call_error("api.dataMigrationService.runPendingMigrations({batchSize: 50})")
+    assert failed["isError"] and failed["name"] == "RolledBack", failed
+    assert app.local() == local, "the rollback left the page's data changed"
+    history = app.call("api.dataMigrationService.getHistory()")
+    assert history[0]["success"] is False
+
+
+def test_the_monitor_sees_the_host_pages_long_tasks_and_frames(app):
+    local = multilingual_store(300)
+    app.seed(local)
+    app.page.goto(app.base_url + HOST + "?autostart=0")
+    app.wait_ready()
+    app.page.evaluate(
+        """() => { window.__events = [];
+            for (const n of ['progress', 'complete', 'failed'])
+                addEventListener('airprompts:' + n, (e) => window.__events.push([n, e.detail])); }"""
+    )
+    assert app.call("api.dataMigrationService.startProgressiveMigration({batchSize: 20, batchDelayMs: 100})")["started"]
+    app.page.wait_for_function("() => window.__events.some(([n, d]) => n === 'progress' && d.processed > 0)")
+    # The host app itself blocks its main thread once during the run (in a task of its own: a
+    # devtools evaluation is not reported as a long task).
+    app.page.evaluate(
+        """() => new Promise((resolve) => setTimeout(() => {
+            const end = performance.now() + 300; while (performance.now() < end); resolve(); }, 0))"""
+    )
+    app.page.wait_for_function("() => window.__events.some(([n]) => n === 'complete' || n === 'failed')")
+    metrics = app.call("api.performanceMonitor.getMetrics()")
+    assert metrics["longTasks"] >= 1, metrics
+    assert metrics["longestTaskMs"] >= 250, metrics
+    assert metrics["frameGapP95Ms"] is not None, metrics
+    assert app.json_local("airprompts_schema_version") == "3.0.0"
+
+
+# ---------------------------------------------------------------------- the fault matrix, Python in the worker
+# A cross-section of test_fault_matrix (the whole of it: AIRPROMPTS_MATRIX_PATH=/tests/e2e/worker.html).
+
+WORKER_CASES = [
+    ("reload", "backup", "middle"),
+    ("reload", "transform", "op"),
+    ("reload", "switch", "app-op"),
+    ("reload", "switch", "collections"),
+    ("reload", "verify", "read-app"),
+    ("close", "stage", "op"),
+    ("close", "switch", "version"),
+    ("error", "transform", "op"),
+    ("error", "switch", "app"),
+    ("error", "verify", "read-local"),
+    ("error", "cleanup", "op"),
+    ("quota", "switch", "collections"),
+]
+
+
+@pytest.fixture(scope="module")
+def tab(browser, base_url):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    yield mx.Tab(context, base_url, HOST)
+    context.close()
+
+
+reference = fm.reference
+
+
+@pytest.mark.parametrize("mode,phase,point", WORKER_CASES, ids=[f"{m}-{p}-{q}" for m, p, q in WORKER_CASES])
+def test_fault_at_point_in_the_worker(tab, reference, scenario_log, mode, phase, point):
+    fm.test_fault_at_point(tab, reference, scenario_log, mode, phase, point)
+
+
+def test_reload_while_rolling_back_in_the_worker(tab, reference, scenario_log):
+    fm.test_reload_while_rolling_back(tab, reference, scenario_log, "collections", 2)
+
+
+def test_two_tabs_with_workers_migrate_exactly_once(tab, reference, scenario_log):
+    fm.test_two_tabs_loading_at_once_migrate_exactly_once(tab, reference, scenario_log)
+
+
+def test_old_app_edit_during_a_worker_run_is_not_lost(tab, reference, scenario_log):
+    fm.test_old_app_edit_during_a_running_migration_is_not_lost(tab, reference, scenario_log)
