@@ -1673,6 +1673,9 @@ class MigrationService:
             _log.warning(
                 "could not clean up failed run %s; recover() does it on the next load", run.run_id, exc_info=True
             )
+            read, left = await self._best_effort(self.storage.own_get, JOURNAL_STORE, [JOURNAL_KEY])
+            if read and left.get(JOURNAL_KEY) is None:
+                await self._clear_pending()  # no journal was ever written: nothing for the loader to finish
         else:
             await self._clear_pending()
         if run.backup_id:

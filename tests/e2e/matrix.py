@@ -80,7 +80,14 @@ HOOK_JS = r"""
     if (mode === "error") {
       // A second fault: reload the page at the then.after-th write after this error.
       if (cfg.then) mx.second = { left: cfg.then.after };
+      // cfg.dom: a DOMException as the browser throws it (no stack, so Pyodide only quotes it).
+      if (cfg.dom) throw new DOMException(`injected ${cfg.errorName} at ${where}`, cfg.errorName);
       throw named(cfg.errorName, `injected ${cfg.errorName} at ${where}`);
+    }
+    if (mode === "always") {
+      // The same error at this write and every later one of the same kind (cfg.target.op).
+      mx.always = true;
+      throw new DOMException(`injected ${cfg.errorName} at ${where}`, cfg.errorName);
     }
     if (mode === "quota") fill();
   }
@@ -127,6 +134,8 @@ HOOK_JS = r"""
     const n = mx.n++;
     mx.top = n;
     mx.writes.push([n, op, mx.phase, detail]);
+    if (mx.always && op === "own_write" && detail.some((d) => d[1] === "history"))
+      throw new DOMException(`injected ${cfg.errorName} again`, cfg.errorName);
     if (mx.second && --mx.second.left === 0) {
       mx.second = null;
       mx.secondFired = n;
@@ -277,6 +286,7 @@ def install(
     error_name: str | None = None,
     then: dict | None = None,
     reload_url: str | None = None,
+    dom: bool = False,
 ) -> None:
     cfg = {
         "mode": mode,
@@ -285,6 +295,7 @@ def install(
         "filler": FILLER,
         "then": then,
         "reloadUrl": reload_url,
+        "dom": dom,
     }
     page.evaluate(HOOK_JS, cfg)
 
@@ -690,7 +701,13 @@ def assert_own_clean(page, outcome: str, reference_quarantine: list[str]) -> dic
     return stores
 
 
-PHASES = ("backup", "transform", "stage", "switch", "verify", "cleanup")
+PHASES = ("flag", "backup", "transform", "stage", "switch", "verify", "cleanup")
+PENDING_FLAG = keys.PENDING_FLAG
+
+
+def flag_write(op: str, detail: Any) -> bool:
+    """Return whether a counted write only sets or removes the loader's pending flag."""
+    return op == "local_write" and set(detail["set"]) | set(detail["remove"]) == {PENDING_FLAG}
 
 
 def matrix_phases(ref_writes: list[list]) -> dict[str, list[int]]:
@@ -698,7 +715,9 @@ def matrix_phases(ref_writes: list[list]) -> dict[str, list[int]]:
     groups: dict[str, list[int]] = {p: [] for p in PHASES}
     for n, op, phase, detail in ref_writes:
         keys_ = [d[2] for d in detail] if op == "own_write" else []
-        if phase == "backup":
+        if flag_write(op, detail):
+            groups["flag"].append(n)
+        elif phase == "backup":
             groups["backup"].append(n)
         elif op == "own_write" and any("/values/" in k or k.endswith("/~report") for k in keys_):
             groups["stage"].append(n)
@@ -736,6 +755,8 @@ def resolve(ref_writes: list[list], phase: str, point: str) -> dict:
     if phase == "verify":
         return {"start": {"at": "event", "phase": "verify"}, "read-local": {"at": "read", "phase": "verify", "area": "local"},
                 "read-app": {"at": "read", "phase": "verify", "area": "app"}}[point]  # fmt: skip
+    if phase == "flag":
+        return {"set": {"at": "write", "index": g[0]}, "clear": {"at": "write", "index": g[-1]}}[point]
     if phase == "cleanup":
         return {"write": {"at": "write", "index": g[0]}, "op": {"at": "op", "index": g[0], "op": 2},
                 "done": {"at": "event", "phase": "done"}}[point]  # fmt: skip

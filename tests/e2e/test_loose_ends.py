@@ -145,7 +145,8 @@ def test_a_reload_in_the_middle_of_a_progressive_run_resumes_from_what_was_stage
 
 HOST = "/examples/host-app.html"
 FLAG = "airprompts_migrate_pending"
-LOADED_PYODIDE_JS = "() => performance.getEntriesByType('resource').some((e) => e.name.includes('/static/vendor/pyodide/'))"
+# Whether the loader started loading the migration app (Python, in the page or a worker).
+LOADED_PYODIDE_JS = "async () => (await import('/static/js/loader.js')).isLoading()"
 
 
 def test_the_pending_flag_makes_the_loader_finish_a_run_whose_version_already_reads_current(tab):
