@@ -364,10 +364,13 @@ def test_a_failed_run_says_what_happened_and_what_to_do(app, artifacts_dir):
     page = app.page
     seeded = seed_v1(app, [v1_template(i) for i in range(20)])
     open_console(app)
-    # The first write to localStorage (the switch to the new data) fails as a full disk would.
+    # The first write of the new data to localStorage (the switch) fails as a full disk would; the
+    # service's own pending flag (airprompts_migrate_pending, written before the journal) is not data.
     page.evaluate(
-        """() => { let calls = 0; globalThis.__airpromptsFault = (op) => {
-            if (op === 'local_write' && calls++ === 0) { const e = new Error('injected: disk full'); e.name = 'QuotaExceededError'; throw e; }
+        """() => { let calls = 0; globalThis.__airpromptsFault = (op, detail) => {
+            const keys = [...((detail && detail.set) || []), ...((detail && detail.remove) || [])];
+            if (op !== 'local_write' || keys.includes('airprompts_migrate_pending')) return;
+            if (calls++ === 0) { const e = new Error('injected: disk full'); e.name = 'QuotaExceededError'; throw e; }
         }; }"""
     )
     page.get_by_role("button", name="Start migration").click()
