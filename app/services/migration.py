@@ -49,6 +49,7 @@ from datetime import UTC, datetime
 from typing import Any, Callable, Iterator, Mapping, NoReturn
 
 from app.core import ids, jsonstream, keys, revisions
+from app.core.digest import sha256_hex
 from app.core.errors import (
     DataChanged,
     InvalidInput,
@@ -116,10 +117,6 @@ def _iso(seconds: float) -> str:
 
 def _dumps(value: Any) -> str:
     return jsonstream.dumps(value)
-
-
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _fingerprint(snapshot: _Snapshot, like: str | None = None) -> str:
@@ -249,7 +246,7 @@ class _Target:
     def sha256(self) -> str:
         """The SHA-256 of ``text`` (computed once: each journal write of the switch names it)."""
         if self._digest is None:
-            self._digest = _sha256(self.text)
+            self._digest = sha256_hex(self.text)
         return self._digest
 
     def describe(self) -> dict[str, Any]:
@@ -1329,7 +1326,7 @@ class MigrationService:
                 text = (await self.storage.own_get("staging", [entry["staging"]])).get(entry["staging"])
                 if text is None:
                     raise _Unusable(f"staged value {entry['staging']} is missing")
-            if _sha256(text) != entry["sha256"]:
+            if sha256_hex(text) != entry["sha256"]:
                 raise _Unusable(f"staged text of {entry['area']}:{entry['key']} does not match the journal")
             targets.append(
                 _Target(
