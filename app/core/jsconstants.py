@@ -33,7 +33,7 @@ def constants() -> dict[str, object]:
         "APP_STORE": keys.APP_STORE,
         # Legacy key -> the key its value moves to; any other ap_<name> moves to airprompts_<name>.
         "LEGACY_KEYS": dict(keys.LEGACY_KEYS),
-        "LEGACY_PREFIX": "ap_",
+        "LEGACY_PREFIX": keys.LEGACY_PREFIX,
     }
 
 

@@ -26,11 +26,15 @@ MANAGED_KEYS = frozenset(PREFIX + name for name in (*COLLECTIONS, *VALUES, "sche
 APP_DB_NAMES = (*COLLECTIONS, *VALUES)
 
 # Unprefixed legacy names (data.md section 1, first row of the legacy table).
+LEGACY_PREFIX = "ap_"
+_DASHED_PREFIX = "airprompts-"
+# Among several legacy spellings of one key, the later form is the more recent one.
+LEGACY_FORMS = ("bare", "ap", "dashed")
 _BARE_LEGACY = ("templates", "workflows", "snippets", "folders", "tags", "favorites", "recent_items", "user_settings")
 _DASHED_LEGACY = ("templates", "workflows", "snippets")
 
 LEGACY_KEYS: dict[str, str] = {name: PREFIX + name for name in _BARE_LEGACY}
-LEGACY_KEYS.update({"airprompts-" + name: PREFIX + name for name in _DASHED_LEGACY})
+LEGACY_KEYS.update({_DASHED_PREFIX + name: PREFIX + name for name in _DASHED_LEGACY})
 LEGACY_KEYS.update({"ui-prefs": PREFIX + "ui_preferences", "theme": PREFIX + "theme_preference"})
 
 _NAMED_KEYS = frozenset({"theme-storage", "theme-storage-v2", "todoSidebarCollapsed"})
@@ -63,9 +67,24 @@ def legacy_target(key: str) -> str | None:
     if target is not None:
         return target
     # Any ap_<name> moves, as data.md's table says, not only the managed names.
-    if key.startswith("ap_") and len(key) > 3:
-        return PREFIX + key[3:]
+    if key.startswith(LEGACY_PREFIX) and len(key) > len(LEGACY_PREFIX):
+        return PREFIX + key[len(LEGACY_PREFIX) :]
     return None
+
+
+def legacy_form(key: str) -> str:
+    """Return which spelling of a legacy key ``key`` is: "bare", "ap" or "dashed" (one of LEGACY_FORMS)."""
+    return "dashed" if key.startswith(_DASHED_PREFIX) else "ap" if key.startswith(LEGACY_PREFIX) else "bare"
+
+
+def legacy_sources(target: str) -> list[str]:
+    """Return the legacy keys whose value moves to ``target``, in the order of LEGACY_FORMS."""
+    found = [key for key, moved in LEGACY_KEYS.items() if moved == target]
+    if target.startswith(PREFIX) and len(target) > len(PREFIX):
+        ap_key = LEGACY_PREFIX + target[len(PREFIX) :]
+        if ap_key not in found:
+            found.append(ap_key)
+    return sorted(found, key=lambda key: LEGACY_FORMS.index(legacy_form(key)))
 
 
 def is_leftover(key: str) -> bool:

@@ -13,8 +13,6 @@ from app.core import ids, jsonstream, keys, timestamps
 _log = logging.getLogger(__name__)
 
 _COLLECTION_KEYS = frozenset(keys.collection_key(kind) for kind in keys.COLLECTIONS)
-# Among several legacy keys for one target, the later form is the more recent spelling.
-_PRECEDENCE = ("bare", "ap", "dashed")
 
 
 @dataclass(frozen=True)
@@ -121,8 +119,7 @@ def _merge_collection(
 
 
 def _order(key: str) -> tuple[int, str]:
-    form = "dashed" if key.startswith("airprompts-") else "ap" if key.startswith("ap_") else "bare"
-    return _PRECEDENCE.index(form), key
+    return keys.LEGACY_FORMS.index(keys.legacy_form(key)), key
 
 
 def plan_legacy(local: Mapping[str, str | None]) -> LegacyPlan:

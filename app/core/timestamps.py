@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -37,6 +38,14 @@ def from_epoch_ms(ms: int | float) -> str:
     """Return epoch milliseconds as JavaScript's Date.prototype.toISOString writes them."""
     # Integer milliseconds avoid float rounding; JavaScript truncates fractions too.
     return _format(_EPOCH + timedelta(milliseconds=int(ms)))
+
+
+def from_epoch_seconds(seconds: float) -> str:
+    """Return epoch seconds (as ``time.time()`` gives them) as toISOString would write them."""
+    # Rounded to the microsecond as datetime.fromtimestamp rounds (the fraction alone), then truncated.
+    fraction, whole = math.modf(seconds)
+    micros = int(whole) * 1_000_000 + round(fraction * 1_000_000)
+    return from_epoch_ms(micros // 1000)
 
 
 def now_iso() -> str:
