@@ -1,8 +1,8 @@
 """The compatibility layer: the app's data in the 3.0.0 shape, whatever version is stored.
 
 Reading (``get``) transforms on read with the core's own steps
-(``CollectionTransformer``, ``upgrade_value``), exactly as the migration would,
-and never writes. Where a name lives:
+(``CollectionTransformer``, ``upgrade_value``, through ``app.core.upgrade``), exactly
+as the migration would, and never writes. Where a name lives (``app.services.lookup``):
 
 1. the ``AirPromptsDB``/``storage`` record ``<name>`` (authoritative when present);
 2. else the localStorage key ``airprompts_<name>``;
@@ -50,39 +50,28 @@ import json
 import logging
 import math
 import time
-from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
 from app.core import jsonstream, keys, revisions, timestamps
-from app.core.errors import InvalidInput, MigrationInProgress, ValidationFailed
-from app.core.issues import Issue, Quarantined
-from app.core.legacy import plan_legacy
+from app.core.errors import InvalidInput, MigrationInProgress
 from app.core.planner import make_plan
-from app.core.transform import CollectionTransformer, Context, upgrade_value
-from app.core.validator import References, Validator
-from app.core.versions import detect_record_version, detect_store_version, recorded_version
+from app.core.transform import upgrade_value
+from app.core.upgrade import ARRAY_NAMES, is_current, parse, prepare, upgrade_collection
+from app.core.validator import Validator
 from app.services.logger import MigrationLogger
+from app.services.lookup import Found, Snapshot, find, read_snapshot
 from app.storage.base import Put, Storage
 
 _log = logging.getLogger(__name__)
+_dumps = jsonstream.dumps
 
-NAMES = (*keys.COLLECTIONS, *keys.VALUES)
-# Names whose value is an array: they read as [] when missing.
-ARRAY_NAMES = frozenset((*keys.COLLECTIONS, "tags", "favorites", "recent_items"))
+NAMES = keys.APP_DB_NAMES
 JOURNAL_STORE = "journal"
 JOURNAL_KEYS = ("current", "restore")  # migration journal, backup restore journal
 SETTINGS_STORE = "settings"
 DUAL_READ_MODE_KEY = "dualReadMode"
 MIGRATION_DUAL_READ_KEY = "dualRead"
 DEFAULT_DUAL_READ_MS = 7 * 24 * 3600 * 1000  # data.md: the dual-read period defaults to 7 days
-_VALUE_TYPES: dict[str, tuple[type, ...]] = {
-    "tags": (list,),
-    "favorites": (list,),
-    "recent_items": (list,),
-    "ui_preferences": (dict,),
-    "user_settings": (dict,),
-    "theme_preference": (str,),
-}
 
 
 class Lock(Protocol):
@@ -93,47 +82,6 @@ class Lock(Protocol):
     def release(self) -> None: ...
 
     async def held_elsewhere(self) -> bool: ...
-
-
-@dataclass
-class _Found:
-    """Where a name's data was found, and its parsed value."""
-
-    location: str | None  # "app" | "local" | "legacy" | None (missing)
-    source_key: str | None
-    value: Any = None
-    sources: list[str] = field(default_factory=list)
-    app_record: dict[str, Any] | None = None
-    origins: str | list[str] | None = None  # legacy keys the records came from (LegacyPlan.origins)
-
-
-@dataclass
-class _Snapshot:
-    """One consistent read of what a name's answer depends on."""
-
-    local: dict[str, str | None]
-    app_names: set[str]
-    store_version: str
-    recorded: str | None
-
-
-_dumps = jsonstream.dumps
-
-
-def _parse(text: str) -> Any:
-    """Return the value of stored ``text``; a raw, non-JSON string stays a string."""
-    try:
-        return jsonstream.loads(text)
-    except ValueError:
-        return text
-
-
-def _plain(value: Any) -> Any:
-    """Return ``value`` as JSON data, raising InvalidInput for anything JSON cannot hold."""
-    try:
-        return jsonstream.loads(_dumps(value))
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput(f"the value cannot be stored as JSON: {exc}") from exc
 
 
 class CompatibilityLayer:
@@ -218,73 +166,15 @@ class CompatibilityLayer:
             waited_s=waited,
         )
 
-    async def _snapshot(self, name: str) -> _Snapshot:
-        local_keys = await self.storage.local_keys()
-        wanted = [
-            k
-            for k in local_keys
-            if k in keys.MANAGED_KEYS or k == keys.DATA_VERSION_KEY or keys.legacy_target(k) is not None
-        ]
-        local = await self.storage.local_get(wanted)
-        app_names = set(await self.storage.app_keys())
-        return _Snapshot(local, app_names, detect_store_version(local, app_names), recorded_version(local))
+    async def _snapshot(self, name: str) -> Snapshot:
+        return await read_snapshot(self.storage)
 
     async def _dual_read_on(self) -> bool:
         return bool((await self.get_dual_read_mode())["enabled"])
 
-    async def _find(self, name: str, snap: _Snapshot, *, legacy: bool) -> _Found:
+    async def _find(self, name: str, snap: Snapshot, *, legacy: bool) -> Found:
         """Return where ``name`` lives and its stored value (not yet upgraded)."""
-        if name in snap.app_names:
-            text = (await self.storage.app_get([name])).get(name)
-            try:
-                record = jsonstream.loads(text) if text is not None else None
-            except ValueError:
-                record = None
-                self.logger.warn(f"AirPromptsDB record {name!r} is not JSON; read from localStorage instead", name=name)
-            if record is not None:
-                value = record.get("value") if isinstance(record, dict) else None
-                if isinstance(value, str) and name != "theme_preference":
-                    # Some app versions store the value as JSON text inside the record.
-                    value = _parse(value)
-                return _Found("app", keys.app_source(name), value, [keys.app_source(name)], record)
-        key = keys.PREFIX + name
-        pending = snap.recorded != revisions.target()
-        if legacy and pending:
-            sources = [k for k, v in snap.local.items() if v is not None and keys.legacy_target(k) == key]
-            if sources:
-                # The migration's own legacy step, for this target only: merged by id, newer updatedAt wins.
-                subset = {k: snap.local.get(k) for k in (*sources, key)}
-                legacy_plan = plan_legacy(subset)
-                text = legacy_plan.values.get(key, snap.local.get(key))
-                if text is not None:
-                    location = "legacy" if snap.local.get(key) is None else "local"
-                    return _Found(location, key, _parse(text), sources, origins=legacy_plan.origins.get(key))
-        text = snap.local.get(key)
-        if text is not None:
-            return _Found("local", key, _parse(text), [key])
-        if legacy and not pending and await self._dual_read_on():
-            sources = [k for k, v in snap.local.items() if v is not None and keys.legacy_target(k) == key]
-            if sources:
-                subset = {k: snap.local[k] for k in sources}
-                legacy_plan = plan_legacy(subset)
-                text = legacy_plan.values.get(key)
-                if text is not None:
-                    return _Found("legacy", key, _parse(text), sources, origins=legacy_plan.origins.get(key))
-        return _Found(None, None)
-
-    def _upgrade_collection(
-        self,
-        name: str,
-        records: list[Any],
-        source_key: str,
-        store_version: str,
-        origins: str | list[str] | None = None,
-    ) -> tuple[list[dict[str, Any]], list[Quarantined], list[Issue], int]:
-        """Return the records as the migration would write them, the ones it would quarantine, and the count changed."""
-        ctx = Context(name, source_key, store_version, self._now_iso(), origins)
-        result = CollectionTransformer(ctx, self.validator, References()).run(records, 0)
-        changed = sum(n for version, n in result.counts.items() if version != revisions.target())
-        return result.records, result.quarantined, result.repairs, changed
+        return await find(self.storage, self.logger, name, snap, legacy=legacy, dual_read_on=self._dual_read_on)
 
     # ------------------------------------------------------------------ reading
     async def get(self, name: str) -> Any:
@@ -303,8 +193,14 @@ class CompatibilityLayer:
                     type=type(found.value).__name__,
                 )
                 return []
-            records, quarantined, _, changed = self._upgrade_collection(
-                short, found.value, found.source_key or keys.collection_key(short), snap.store_version, found.origins
+            records, quarantined, _, changed = upgrade_collection(
+                short,
+                found.value,
+                found.source_key or keys.collection_key(short),
+                snap.store_version,
+                self._now_iso(),
+                self.validator,
+                found.origins,
             )
             self.transformed_on_read += changed
             if quarantined:
@@ -321,7 +217,7 @@ class CompatibilityLayer:
             self.transformed_on_read += 1
         return value
 
-    async def _consistent_read(self, name: str, action: str) -> tuple[_Found, _Snapshot]:
+    async def _consistent_read(self, name: str, action: str) -> tuple[Found, Snapshot]:
         """Read ``name`` outside any switch or restore: the journal's phase is the same before and after."""
         deadline = time.monotonic() + self.wait_timeout_s
         start = time.monotonic()
@@ -346,20 +242,9 @@ class CompatibilityLayer:
             return False
         return self._shape_is_current(short, found, snap)
 
-    def _shape_is_current(self, name: str, found: _Found, snap: _Snapshot) -> bool:
-        if found.location is None:
-            return True
-        if found.location == "legacy":
-            return False
-        if name in keys.COLLECTIONS:
-            if not isinstance(found.value, list):
-                return False
-            return all(
-                isinstance(r, dict) and detect_record_version(name, r, snap.store_version) == revisions.target()
-                for r in found.value
-            )
-        value, _ = upgrade_value(name, found.value, snap.store_version)
-        return value == found.value
+    @staticmethod
+    def _shape_is_current(name: str, found: Found, snap: Snapshot) -> bool:
+        return is_current(name, found.location, found.value, snap.store_version)
 
     async def get_migration_stats(self) -> dict[str, Any]:
         """Return the stored and target versions, where each name lives and whether it is migrated, and counters."""
@@ -401,45 +286,7 @@ class CompatibilityLayer:
     # ------------------------------------------------------------------ writing
     def _prepare(self, name: str, value: Any, source_key: str) -> tuple[Any, int]:
         """Return the 3.0.0 value to store and its record count; raise before any write when it is not valid."""
-        value = _plain(value)
-        if name in keys.COLLECTIONS:
-            if not isinstance(value, list):
-                raise InvalidInput(f"{name} must be an array of records, got {type(value).__name__}", name=name)
-            records, quarantined, _, _ = self._upgrade_collection(name, value, source_key, revisions.target())
-            if quarantined:
-                bad = [
-                    {
-                        "index": q.index,
-                        "id": q.record.get("id") if isinstance(q.record, dict) else None,
-                        "errors": q.errors,
-                    }
-                    for q in quarantined
-                ]
-                listing = "; ".join(
-                    f"#{b['index']}"
-                    + (f" (id {b['id']!r})" if b["id"] is not None else "")
-                    + f": {', '.join(b['errors'])}"
-                    for b in bad
-                )
-                raise ValidationFailed(
-                    f"{len(bad)} of {len(value)} {name} record(s) are not valid, nothing was saved: {listing}",
-                    name=name,
-                    records=bad,
-                )
-            return records, len(records)
-        if value is None:
-            raise InvalidInput(f"{name} cannot be saved as null", name=name)
-        expected = _VALUE_TYPES[name]
-        if not isinstance(value, expected):
-            raise InvalidInput(
-                f"{name} must be {'an array' if expected == (list,) else 'an object' if expected == (dict,) else 'a string'}, "
-                f"got {type(value).__name__}",
-                name=name,
-            )
-        if name == "tags" and not all(isinstance(tag, str) for tag in value):
-            raise ValidationFailed("tags must be an array of strings, nothing was saved", name=name)
-        upgraded, _ = upgrade_value(name, value, revisions.target())
-        return upgraded, len(upgraded) if isinstance(upgraded, list) else 1
+        return prepare(name, value, source_key, self._now_iso(), self.validator)
 
     async def save(self, name: str, value: Any) -> dict[str, Any]:
         """Validate ``value`` and write its 3.0.0 shape where ``name`` lives; wait out a running migration first."""
@@ -455,7 +302,7 @@ class CompatibilityLayer:
             prepared, count = self._prepare(short, value, source_key)
             if in_app:
                 text = (await self.storage.app_get([short])).get(short)
-                record = _parse(text) if text is not None else None
+                record = parse(text) if text is not None else None
                 record = dict(record) if isinstance(record, dict) else {}
                 record.update({"key": short, "value": prepared, "timestamp": self._now_ms()})
                 await self.storage.app_write({short: _dumps(record)})
