@@ -140,3 +140,20 @@ def test_version_text_is_json_quoted_and_parses_back():
 
     assert version_text() == '"3.0.0"'
     assert parse_version_text(version_text("2.0.0")) == "2.0.0"
+
+
+@pytest.mark.parametrize(
+    ("target", "sources"),
+    [
+        ("airprompts_templates", ["templates", "ap_templates", "airprompts-templates"]),
+        ("airprompts_folders", ["folders", "ap_folders"]),
+        ("airprompts_ui_preferences", ["ui-prefs", "ap_ui_preferences"]),
+        ("airprompts_theme_preference", ["theme", "ap_theme_preference"]),
+    ],
+)
+def test_legacy_sources_are_every_spelling_that_moves_to_the_target_oldest_first(target, sources):
+    assert keys.legacy_sources(target) == sources
+    assert all(keys.legacy_target(source) == target for source in sources)
+    assert [keys.legacy_form(s) for s in sources] == sorted(
+        (keys.legacy_form(s) for s in sources), key=keys.LEGACY_FORMS.index
+    )
