@@ -55,34 +55,28 @@ class _Bad(Exception):
 Check = Callable[[Any], Any]
 
 
-def text() -> Check:
-    def check(value: Any) -> str:
-        if not isinstance(value, str) or not value:
-            raise _Bad("a non-empty string")
-        return value
+def _simple(expected: str, ok: Callable[[Any], bool], convert: Callable[[Any], Any] | None = None) -> Check:
+    """Return a check that accepts a value when ``ok`` says so (``convert``-ed), else says what was ``expected``."""
 
-    check.expected = "a non-empty string"  # type: ignore[attr-defined]
+    def check(value: Any) -> Any:
+        if not ok(value):
+            raise _Bad(expected)
+        return value if convert is None else convert(value)
+
+    check.expected = expected  # type: ignore[attr-defined]
     return check
+
+
+def text() -> Check:
+    return _simple("a non-empty string", lambda value: isinstance(value, str) and bool(value))
 
 
 def string() -> Check:
-    def check(value: Any) -> str:
-        if not isinstance(value, str):
-            raise _Bad("a string")
-        return value
-
-    check.expected = "a string"  # type: ignore[attr-defined]
-    return check
+    return _simple("a string", lambda value: isinstance(value, str))
 
 
 def boolean() -> Check:
-    def check(value: Any) -> bool:
-        if not isinstance(value, bool):
-            raise _Bad("true or false")
-        return value
-
-    check.expected = "true or false"  # type: ignore[attr-defined]
-    return check
+    return _simple("true or false", lambda value: isinstance(value, bool))
 
 
 def number(low: float, high: float | None = None, *, whole: bool = False, low_open: bool = False) -> Check:
@@ -120,31 +114,23 @@ def one_of(*choices: str, fold: bool = True) -> Check:
 
 
 def anything() -> Check:
-    def check(value: Any) -> Any:
-        return value
-
-    check.expected = "any JSON value"  # type: ignore[attr-defined]
-    return check
+    return _simple("any JSON value", lambda value: True)
 
 
 def array_of_text() -> Check:
-    def check(value: Any) -> list[str]:
-        if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
-            raise _Bad("an array of key names (strings)")
-        return list(value)
+    return _simple("an array of key names (strings)", _key_names, list)
 
-    check.expected = "an array of key names (strings)"  # type: ignore[attr-defined]
-    return check
+
+def _key_names(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) and item for item in value)
 
 
 def time_bound() -> Check:
-    def check(value: Any) -> Any:
-        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            raise _Bad("epoch milliseconds or an ISO 8601 string")
-        return value
+    return _simple("epoch milliseconds or an ISO 8601 string", _time_bound)
 
-    check.expected = "epoch milliseconds or an ISO 8601 string"  # type: ignore[attr-defined]
-    return check
+
+def _time_bound(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float, str))
 
 
 @dataclass(frozen=True)
@@ -257,11 +243,4 @@ class Method:
 
 def options_any() -> Check:
     """Check a free-form object (a log entry's context): any members."""
-
-    def check(value: Any) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise _Bad("an object")
-        return value
-
-    check.expected = "an object"  # type: ignore[attr-defined]
-    return check
+    return _simple("an object", lambda value: isinstance(value, dict))
