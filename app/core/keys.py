@@ -30,7 +30,7 @@ LEGACY_PREFIX = "ap_"
 _DASHED_PREFIX = "airprompts-"
 # Among several legacy spellings of one key, the later form is the more recent one.
 LEGACY_FORMS = ("bare", "ap", "dashed")
-_BARE_LEGACY = ("templates", "workflows", "snippets", "folders", "tags", "favorites", "recent_items", "user_settings")
+_BARE_LEGACY = (*COLLECTIONS, "tags", "favorites", "recent_items", "user_settings")
 _DASHED_LEGACY = ("templates", "workflows", "snippets")
 
 LEGACY_KEYS: dict[str, str] = {name: PREFIX + name for name in _BARE_LEGACY}
