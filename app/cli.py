@@ -29,8 +29,6 @@ import json
 import logging
 import math
 import os
-import re
-import secrets
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -160,27 +158,16 @@ def _app_record(key: str, value: Any) -> str:
 # ---------------------------------------------------------------------- writing
 
 
-# A number no double holds is written as a quoted marker, then the quotes and the marker go.
-_RAW_MARK = f"raw-{secrets.token_hex(8)}:"
-_RAW_QUOTED = re.compile('"' + re.escape(_RAW_MARK) + '([^"]*)"')
-
-
-def _raw_default(value: Any) -> str:
-    if isinstance(value, jsonstream.RawNumber):
-        return _RAW_MARK + value.text
-    raise TypeError(f"{type(value).__name__} is not JSON")
-
-
 def _dump_file(data: Any, pretty: bool) -> str:
     kwargs: dict[str, Any] = {"indent": 2} if pretty else {"separators": (",", ":")}
-    kwargs.update(allow_nan=False, default=_raw_default)
-    text = json.dumps(data, ensure_ascii=False, **kwargs)
+    # A number no double holds (a RawNumber) is written as its own digits.
+    text = jsonstream.write(data, ensure_ascii=False, allow_nan=False, **kwargs)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
         # A lone UTF-16 surrogate (JavaScript strings may hold one) has no UTF-8 form: escape everything.
-        text = json.dumps(data, ensure_ascii=True, **kwargs)
-    return _RAW_QUOTED.sub(r"\1", text) + ("\n" if pretty else "")
+        text = jsonstream.write(data, ensure_ascii=True, allow_nan=False, **kwargs)
+    return text + ("\n" if pretty else "")
 
 
 def stage(path: Path, text: str) -> Path:

@@ -261,6 +261,13 @@ def dumps(value: Any, *, sort_keys: bool = False) -> str:
     return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
+def write(value: Any, **options: Any) -> str:
+    """Return ``json.dumps(value, **options)`` with each RawNumber written as its own text (for files, not storage)."""
+    written = _raw_written[0]
+    text = json.dumps(value, default=_raw_default, **options)
+    return _RAW_QUOTED.sub(r"\1", text) if _raw_written[0] != written else text
+
+
 def _has_surrogate(text: str) -> bool:
     """Return whether ``text`` holds a lone UTF-16 surrogate (the UTF-8 encoder refuses only those)."""
     # About 10x faster than searching with the regex in Pyodide: isascii() is a flag
