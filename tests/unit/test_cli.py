@@ -266,9 +266,9 @@ def test_an_interrupted_output_write_leaves_the_old_files_and_no_temporaries(tmp
                 self.handle.write(text[: len(text) // 2])
                 raise OSError(28, "No space left on device")
 
-        monkeypatch.setattr(cli.os, "fdopen", lambda fd, *a, **k: HalfFile(real_fdopen(fd, *a, **k)))
+        monkeypatch.setattr(cli.files.os, "fdopen", lambda fd, *a, **k: HalfFile(real_fdopen(fd, *a, **k)))
     elif where == "fsync":
-        monkeypatch.setattr(cli.os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(5, "I/O error")))
+        monkeypatch.setattr(cli.files.os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(5, "I/O error")))
     elif where == "second-file":
         real_stage = cli.stage
 
@@ -278,14 +278,14 @@ def test_an_interrupted_output_write_leaves_the_old_files_and_no_temporaries(tmp
                 raise OSError(28, "No space left on device")
             return real_stage(path, text)
 
-        monkeypatch.setattr(cli, "stage", stage)
+        monkeypatch.setattr(cli.files, "stage", stage)
     else:
         real_replace = os.replace
 
         def replace(src, dst):
             raise OSError(18, "Invalid cross-device link")
 
-        monkeypatch.setattr(cli.os, "replace", replace)
+        monkeypatch.setattr(cli.files.os, "replace", replace)
         del real_replace
 
     code, _, err = run_cli("migrate", str(source), "-o", str(output), "--report", str(report))

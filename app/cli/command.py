@@ -1,282 +1,27 @@
-"""The command line: migrate exported AirPrompts data to 3.0.0 outside the browser.
-
-    python -m app migrate INPUT -o OUTPUT [--dry-run] [--report REPORT.json] [--passphrase-file FILE]
-
-INPUT is one of three forms, and OUTPUT has the same form:
-
-* ``localStorage``: a JSON object of localStorage key to stored text (what
-  ``JSON.stringify(localStorage)`` gives in devtools), optionally with an
-  ``AirPromptsDB`` member mapping each ``AirPromptsDB``/``storage`` key to its value;
-* ``export``: the AirPrompts app's own export, key to parsed value (a key's stored
-  text is then ``JSON.stringify`` of its value, as the app stores it), optionally
-  with the same ``AirPromptsDB`` member;
-* ``backup``: a backup file exported by the console (``--passphrase-file`` for an
-  encrypted one; the output backup is encrypted with the same passphrase).
-
-The data runs through the browser's own code: the services of ``app.wiring`` over
-the in-memory storage, which has the browser's quotas and all-or-nothing writes, so
-a collection too large for localStorage moves to ``AirPromptsDB`` as it would in
-Chromium. Exit 0 on success (quarantined records are in the report, whole), 1 when
-the run fails (nothing written), 2 on unusable input (one line on stderr). INPUT is
-only read; OUTPUT is written to a temporary file beside it, then renamed over it.
-"""
+"""The ``migrate`` command: options, the run over the browser's services in memory, the report, the exit code."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
-import math
 import os
 import sys
-import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
 from app.api import camel_keys, plain
-from app.core import jsonstream, keys
+from app.cli.files import write_files
+from app.cli.forms import Store, Unusable, app_record, dump_file, output_text, read_input
+from app.cli.progress import ProgressBar
 from app.core.errors import BackupCorrupted, MigrateError, PlanError, WrongPassphrase
-from app.services.backup import EXPORT_FORMAT
 from app.services.crypto import PythonCrypto
 from app.storage.memory import MemoryLock, MemoryStorage
 from app.wiring import build
 
-_log = logging.getLogger(__name__)
-
 PROG = "airprompts-migrate"
-APP_MEMBER = keys.APP_DB  # "AirPromptsDB"
-FORMS = ("localStorage", "export", "backup")
-# Draw the progress bar from this many records on: smaller runs take well under a second.
-PROGRESS_FROM = 2000
-BAR_WIDTH = 30
-
 EXIT_OK, EXIT_FAILED, EXIT_UNUSABLE = 0, 1, 2
-
-
-class Unusable(Exception):
-    """The input (or an option) cannot be used: the one-line reason."""
-
-
-@dataclass
-class Store:
-    """What an input file holds, as the browser would store it."""
-
-    form: str
-    local: dict[str, str] = field(default_factory=dict)
-    app: dict[str, Any] = field(default_factory=dict)  # AirPromptsDB key -> value
-    has_app_member: bool = False
-    envelope: str | None = None  # the backup file's text
-    pretty: bool = False
-
-
-# ---------------------------------------------------------------------- reading
-
-
-def _number(text: str) -> float | int | jsonstream.RawNumber:
-    """Parse a JSON fraction as JSON.parse + JSON.stringify keep it (1.0 is 1); a number no double holds stays text."""
-    number = float(text)
-    if not math.isfinite(number):
-        return jsonstream.RawNumber(text)
-    if number.is_integer() and abs(number) < 1e21:
-        return int(number)
-    return number
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-_decoder = json.JSONDecoder(parse_float=_number, parse_constant=_refuse_constant)
-_big_decoder = json.JSONDecoder(
-    parse_float=_number, parse_int=lambda t: jsonstream.RawNumber(t), parse_constant=_refuse_constant
-)
-
-
-def parse(text: str) -> Any:
-    """Return the value of JSON ``text`` as the browser would store it; raise ValueError where JSON.parse throws."""
-    try:
-        return _decoder.decode(text)
-    except json.JSONDecodeError:
-        raise
-    except RecursionError as exc:
-        raise ValueError("nested too deeply to read here") from exc
-    except ValueError:
-        # An integer of more digits than int() converts: kept as its text, as the migration keeps it.
-        return _big_decoder.decode(text)
-
-
-def js_text(value: Any) -> str:
-    """Return ``value`` as ``JSON.stringify`` writes it: the text the app stores for a parsed value."""
-    return jsonstream.dumps(value)
-
-
-def read_input(path: Path) -> Store:
-    """Return the store ``path`` holds; raise Unusable with the reason when it holds none."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise Unusable(f"cannot read {path}: {exc.strerror or exc}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise Unusable(f"{path} is not UTF-8 text (byte {exc.start})") from None
-    try:
-        data = parse(text)
-    except ValueError as exc:
-        raise Unusable(f"{path} is not JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise Unusable(f"{path} holds a JSON {type(data).__name__}, not an object of storage keys")
-    pretty = "\n" in text.strip()
-    if data.get("format") == EXPORT_FORMAT:
-        return Store("backup", envelope=text, pretty=pretty)
-    app: dict[str, Any] = {}
-    has_app_member = APP_MEMBER in data
-    if has_app_member:
-        member = data.pop(APP_MEMBER)
-        if not isinstance(member, dict):
-            raise Unusable(f"{path}: the {APP_MEMBER} member must be an object of key to value")
-        app = member
-    if not data and not app:
-        raise Unusable(f"{path} holds no storage keys")
-    if all(isinstance(value, str) for value in data.values()):
-        return Store("localStorage", local=dict(data), app=app, has_app_member=has_app_member, pretty=pretty)
-    return Store(
-        "export",
-        local={key: js_text(value) for key, value in data.items()},
-        app=app,
-        has_app_member=has_app_member,
-        pretty=pretty,
-    )
-
-
-def _app_record(key: str, value: Any) -> str:
-    return js_text({"key": key, "value": value, "timestamp": 0})
-
-
-# ---------------------------------------------------------------------- writing
-
-
-def _dump_file(data: Any, pretty: bool) -> str:
-    kwargs: dict[str, Any] = {"indent": 2} if pretty else {"separators": (",", ":")}
-    # A number no double holds (a RawNumber) is written as its own digits.
-    text = jsonstream.write(data, ensure_ascii=False, allow_nan=False, **kwargs)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        # A lone UTF-16 surrogate (JavaScript strings may hold one) has no UTF-8 form: escape everything.
-        text = jsonstream.write(data, ensure_ascii=True, allow_nan=False, **kwargs)
-    return text + ("\n" if pretty else "")
-
-
-def stage(path: Path, text: str) -> Path:
-    """Write ``text`` to a new temporary file beside ``path``, flushed to disk; return its path."""
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        # mkstemp makes the file private; give it the mode a plain open() would (or the replaced file's).
-        os.chmod(temp, _mode(path))
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-    except BaseException:
-        discard(Path(temp))
-        raise
-    return Path(temp)
-
-
-def _mode(path: Path) -> int:
-    try:
-        return path.stat().st_mode & 0o777
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
-def discard(temp: Path) -> None:
-    """Remove a staged file that will not be renamed."""
-    try:
-        temp.unlink()
-    except FileNotFoundError:
-        pass
-
-
-def write_files(files: list[tuple[Path, str]]) -> None:
-    """Write every ``(path, text)``: stage them all (a failure there writes none), then rename each over its path."""
-    staged: list[tuple[Path, Path]] = []
-    try:
-        for path, text in files:
-            staged.append((stage(path, text), path))
-        for temp, path in staged:
-            os.replace(temp, path)
-    finally:
-        for temp, _ in staged:
-            discard(temp)
-
-
-def output_text(store: Store, storage: MemoryStorage, backup_text: str | None) -> str:
-    """Return OUTPUT's text: the migrated store in the input's form."""
-    if store.form == "backup":
-        assert backup_text is not None
-        return backup_text
-    app = {key: parse(text)["value"] for key, text in sorted(storage.app.items())}
-    if store.form == "localStorage":
-        data: dict[str, Any] = dict(storage.local)
-    else:
-        data = {key: _parsed_or_text(text) for key, text in storage.local.items()}
-    if app or store.has_app_member:
-        data[APP_MEMBER] = app
-    return _dump_file(data, store.pretty)
-
-
-def _parsed_or_text(text: str) -> Any:
-    try:
-        return parse(text)
-    except ValueError:
-        return text  # a raw legacy string, kept as the string it is
-
-
-# ---------------------------------------------------------------------- progress
-
-
-class ProgressBar:
-    """Draw the run's progress on stderr for large inputs: one line redrawn on a terminal, else a line per tenth."""
-
-    def __init__(self, stream: TextIO, *, threshold: int = PROGRESS_FROM) -> None:
-        self.stream = stream
-        self.threshold = threshold
-        self.tty = bool(getattr(stream, "isatty", lambda: False)())
-        self.last_tenth = -1
-        self.drawn = False
-
-    def __call__(self, name: str, payload: dict[str, Any]) -> None:
-        total = int(payload.get("total") or 0)
-        if name != "progress" or total < self.threshold:
-            return
-        processed = min(int(payload.get("processed") or 0), total)
-        fraction = processed / total
-        filled = int(fraction * BAR_WIDTH)
-        line = f"{payload.get('phase', '')[:9]:<9} [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {processed}/{total} {fraction:4.0%}"
-        if self.tty:
-            self.stream.write("\r" + line)
-        else:
-            tenth = int(fraction * 10)
-            if tenth == self.last_tenth:
-                return
-            self.last_tenth = tenth
-            self.stream.write(line + "\n")
-        self.stream.flush()
-        self.drawn = True
-
-    def close(self) -> None:
-        if self.drawn and self.tty:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
-# ---------------------------------------------------------------------- the run
 
 
 @dataclass
@@ -301,7 +46,7 @@ async def migrate(
     if store.form == "backup":
         storage = MemoryStorage()
     else:
-        storage = MemoryStorage(local=store.local, app={k: _app_record(k, v) for k, v in store.app.items()})
+        storage = MemoryStorage(local=store.local, app={k: app_record(k, v) for k, v in store.app.items()})
     crypto = PythonCrypto()
     services = build(storage, crypto, MemoryLock(registry=set()))
     if on_event is not None:
@@ -476,18 +221,18 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if outcome.code != EXIT_OK:
         err.write(f"{PROG}: {outcome.message}\n")
         return outcome.code
-    files: list[tuple[Path, str]] = []
+    outputs: list[tuple[Path, str]] = []
     if outcome.output is not None and args.output is not None and not args.dry_run:
-        files.append((args.output, outcome.output))
+        outputs.append((args.output, outcome.output))
     if args.report and args.report != "-":
-        files.append((Path(args.report), _dump_file(outcome.report, True)))
+        outputs.append((Path(args.report), dump_file(outcome.report, True)))
     try:
-        write_files(files)
+        write_files(outputs)
     except OSError as exc:
         err.write(f"{PROG}: the migration ran but its files could not be written, nothing was written: {exc}\n")
         return EXIT_FAILED
     if args.report == "-":
-        out.write(_dump_file(outcome.report, True))
+        out.write(dump_file(outcome.report, True))
     if not args.quiet:
         where = f"; wrote {args.output}" if outcome.output is not None and not args.dry_run else ""
         err.write(f"{PROG}: {outcome.message}{where}\n")
