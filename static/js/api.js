@@ -46,10 +46,12 @@ const decoder = new TextDecoder("utf-8", { ignoreBOM: true, fatal: true });
 const toPython = (text) => (text.length >= FAST_TEXT_MIN && text.isWellFormed() ? encoder.encode(text) : text);
 const fromPython = (value) => (typeof value === "string" ? value : decoder.decode(value));
 
-function toError(payload) {
-  const error = new Error(payload.message || payload.name || "AirPrompts Migrate failed");
-  error.name = payload.name || "MigrateError";
-  if (payload.details) error.details = payload.details;
+/** Return the JS Error of an error payload ({name, message, details}); an Error stays itself. */
+export function toError(payload) {
+  if (payload instanceof Error) return payload;
+  const error = new Error(payload?.message || payload?.name || "AirPrompts Migrate failed");
+  error.name = payload?.name || "MigrateError";
+  if (payload?.details) error.details = payload.details;
   return error;
 }
 

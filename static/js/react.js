@@ -8,6 +8,7 @@
 // bundled here. The state lives in one store per API object, fed by the API's events and read
 // with useSyncExternalStore, so every component sees the same run and none polls.
 import { useMemo, useSyncExternalStore } from "react";
+import { toError } from "./api.js";
 import { airprompts as defaultApi, isLoading, migrationMayBeNeeded } from "./loader.js";
 
 const stores = new WeakMap();
@@ -22,14 +23,6 @@ const INITIAL = Object.freeze({
   error: null,
   migrationStatus: null,
 });
-
-function toError(payload) {
-  if (payload instanceof Error) return payload;
-  const error = new Error(payload?.message || "AirPrompts Migrate failed");
-  error.name = payload?.name || "MigrateError";
-  if (payload?.details) error.details = payload.details;
-  return error;
-}
 
 function createStore(api) {
   let state = INITIAL;
