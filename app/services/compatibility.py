@@ -46,7 +46,6 @@ expires by itself at ``until``.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 import time
@@ -61,19 +60,15 @@ from app.core.planner import make_plan
 from app.core.transform import CollectionTransformer, Context, upgrade_value
 from app.core.validator import References, Validator
 from app.core.versions import detect_record_version, detect_store_version, recorded_version
+from app.services import journal as recorder
 from app.services.logger import MigrationLogger
-from app.storage.base import Put, Storage
+from app.storage.base import Storage
 
 _log = logging.getLogger(__name__)
 
 NAMES = (*keys.COLLECTIONS, *keys.VALUES)
 # Names whose value is an array: they read as [] when missing.
 ARRAY_NAMES = frozenset((*keys.COLLECTIONS, "tags", "favorites", "recent_items"))
-JOURNAL_STORE = "journal"
-JOURNAL_KEYS = ("current", "restore")  # migration journal, backup restore journal
-SETTINGS_STORE = "settings"
-DUAL_READ_MODE_KEY = "dualReadMode"
-MIGRATION_DUAL_READ_KEY = "dualRead"
 DEFAULT_DUAL_READ_MS = 7 * 24 * 3600 * 1000  # data.md: the dual-read period defaults to 7 days
 _VALUE_TYPES: dict[str, tuple[type, ...]] = {
     "tags": (list,),
@@ -117,9 +112,6 @@ class _Snapshot:
     recorded: str | None
 
 
-_dumps = jsonstream.dumps
-
-
 def _parse(text: str) -> Any:
     """Return the value of stored ``text``; a raw, non-JSON string stays a string."""
     try:
@@ -131,7 +123,7 @@ def _parse(text: str) -> Any:
 def _plain(value: Any) -> Any:
     """Return ``value`` as JSON data, raising InvalidInput for anything JSON cannot hold."""
     try:
-        return jsonstream.loads(_dumps(value))
+        return jsonstream.loads(jsonstream.dumps(value))
     except (TypeError, ValueError) as exc:
         raise InvalidInput(f"the value cannot be stored as JSON: {exc}") from exc
 
@@ -182,31 +174,20 @@ class CompatibilityLayer:
 
     async def _journal(self) -> dict[str, Any] | None:
         """Return the running or interrupted migration/restore journal, None when there is none."""
-        stored = await self.storage.own_get(JOURNAL_STORE, JOURNAL_KEYS)
-        for key in JOURNAL_KEYS:
-            text = stored.get(key)
-            if text is None:
-                continue
-            try:
-                journal = json.loads(text)
-            except ValueError:
-                journal = None
-            # An unreadable journal still means a run that has not finished.
-            journal = journal if isinstance(journal, dict) else {}
-            return {**journal, "journalKey": key}
-        return None
+        # An unreadable journal still means a run that has not finished: it reads as {}.
+        return await recorder.read_any_journal(self.storage)
 
     @staticmethod
     def _unsafe_to_read(journal: dict[str, Any] | None) -> bool:
         if journal is None:
             return False
-        return journal["journalKey"] == "restore" or journal.get("phase") == "switch"
+        return journal["journalKey"] == recorder.RESTORE_KEY or journal.get("phase") == "switch"
 
     @staticmethod
     def _phase(journal: dict[str, Any] | None) -> str | None:
         if journal is None:
             return None
-        return "restore" if journal["journalKey"] == "restore" else str(journal.get("phase"))
+        return "restore" if journal["journalKey"] == recorder.RESTORE_KEY else str(journal.get("phase"))
 
     def _timeout(self, action: str, journal: dict[str, Any] | None, waited: float) -> MigrationInProgress:
         phase = self._phase(journal)
@@ -458,10 +439,10 @@ class CompatibilityLayer:
                 record = _parse(text) if text is not None else None
                 record = dict(record) if isinstance(record, dict) else {}
                 record.update({"key": short, "value": prepared, "timestamp": self._now_ms()})
-                await self.storage.app_write({short: _dumps(record)})
+                await self.storage.app_write({short: jsonstream.dumps(record)})
                 location = "app"
             else:
-                await self.storage.local_write({keys.PREFIX + short: _dumps(prepared)})
+                await self.storage.local_write({keys.PREFIX + short: jsonstream.dumps(prepared)})
                 location = "local"
         finally:
             self.lock.release()
@@ -512,32 +493,28 @@ class CompatibilityLayer:
                 )
             until = now + int(duration_ms)
         setting = {"enabled": enabled, "until": until, "setAt": now}
-        await self.storage.own_write([Put(SETTINGS_STORE, DUAL_READ_MODE_KEY, _dumps(setting))])
+        await self.storage.own_write([recorder.dual_read_mode_op(setting)])
         self.logger.info(f"dual-read mode {'on until ' + str(until) if enabled else 'off'}", until=until)
         return await self.get_dual_read_mode()
 
     async def get_dual_read_mode(self) -> dict[str, Any]:
         """Return ``{enabled, until, remainingMs, source}``; a mode past its ``until`` reads as disabled."""
-        stored = await self.storage.own_get(SETTINGS_STORE, [DUAL_READ_MODE_KEY, MIGRATION_DUAL_READ_KEY])
+        after_text, mode_text = await recorder.read_dual_read(self.storage)
         now = self._now_ms()
-        explicit = _load_setting(stored.get(DUAL_READ_MODE_KEY))
-        after_run = _load_setting(stored.get(MIGRATION_DUAL_READ_KEY))
+        explicit = recorder.load_setting(mode_text)
+        after_run = recorder.load_setting(after_text)
         extra: dict[str, Any] = {}
         if explicit is not None:
-            source = "user"
-            until = explicit.get("until")
-            wanted = explicit.get("enabled") is True
+            source, setting, wanted = "user", explicit, explicit.get("enabled") is True
         elif after_run is not None:
-            source = "migration"
-            until = after_run.get("until")
-            wanted = True
+            source, setting, wanted = "migration", after_run, True
             extra = {"backupId": after_run.get("backupId"), "runId": after_run.get("runId")}
         else:
             return {"enabled": False, "until": None, "remainingMs": 0, "source": None, "expired": False}
+        until = setting.get("until")
         if not isinstance(until, (int, float)) or isinstance(until, bool):
             until = None
-        # Without an end time an enabled mode would never expire: treat it as expired.
-        enabled = wanted and until is not None and now < until
+        enabled = recorder.active(setting, now, enabled=wanted)
         return {
             "enabled": enabled,
             "until": until,
@@ -547,13 +524,3 @@ class CompatibilityLayer:
             **extra,
         }
 
-
-def _load_setting(text: str | None) -> dict[str, Any] | None:
-    if text is None:
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError:
-        _log.warning("unreadable dual-read setting %r ignored", text[:80])
-        return None
-    return value if isinstance(value, dict) else None
