@@ -244,6 +244,18 @@ def as_app_error(exc: BaseException) -> MigrateError | None:
     return None if name == "Error" else from_browser_error(name, text)
 
 
+def error_payload(exc: BaseException) -> dict[str, Any]:
+    """Return what a person (history, events, console) is told about ``exc``, as JSON data.
+
+    An interpreter's own text never reaches it: an unknown exception is an ``InternalError``
+    whose message says where the details are (the logs keep the traceback).
+    """
+    known = as_app_error(exc)
+    if known is not None:
+        return known.to_dict()
+    return {"name": "InternalError", "message": describe(exc), "details": {"type": type(exc).__name__}}
+
+
 def describe(exc: BaseException) -> str:
     """Return what a person should read about ``exc``: the app's own message, never an interpreter's text."""
     known = as_app_error(exc)

@@ -39,6 +39,11 @@ def from_epoch_ms(ms: int | float) -> str:
     return _format(_EPOCH + timedelta(milliseconds=int(ms)))
 
 
+def from_epoch_seconds(seconds: float) -> str:
+    """Return epoch seconds (``time.time()``) as toISOString would write them."""
+    return _format(datetime.fromtimestamp(seconds, UTC))
+
+
 def now_iso() -> str:
     """Return the current time as toISOString would write it."""
     return _format(datetime.now(UTC))
