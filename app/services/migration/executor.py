@@ -16,8 +16,10 @@ from app.core.errors import (
     DataChanged,
     MigrationError,
     QuotaExceeded,
+    QuotaRolledBack,
     RolledBack,
     WriteConflict,
+    as_app_error,
     describe,
     error_payload,
 )
@@ -315,8 +317,15 @@ class Executor:
                 f" {', '.join(displaced)} held a value written during the run by something else (another tab, "
                 "or the storage itself); it is kept in the history entry of this run, under \"displaced\"."
             )
-        raise RolledBack(
-            message, run_id=run.run_id, backup_id=run.backup_id, cause=error_payload(exc), displaced=displaced
+        # Storage that is full is what the user must act on: the error is named for it (QuotaExceeded).
+        rolled_back = QuotaRolledBack if isinstance(as_app_error(exc), QuotaExceeded) else RolledBack
+        raise rolled_back(
+            message,
+            run_id=run.run_id,
+            backup_id=run.backup_id,
+            cause=error_payload(exc),
+            displaced=displaced,
+            rolled_back=True,
         ) from exc
 
     async def record_failure(self, run: Run, exc: Exception, *, rolled_back: bool) -> None:
