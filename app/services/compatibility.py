@@ -50,7 +50,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Iterator
 
 from app.core import jsonstream, keys, revisions, timestamps
 from app.core.errors import InvalidInput, MigrationInProgress, ValidationFailed
@@ -61,6 +61,7 @@ from app.core.transform import CollectionTransformer, Context, upgrade_value
 from app.core.validator import References, Validator
 from app.core.versions import detect_record_version, detect_store_version, recorded_version
 from app.services import journal as recorder
+from app.services.locking import Lock, take_lock
 from app.services.logger import MigrationLogger
 from app.storage.base import Storage
 
@@ -78,16 +79,6 @@ _VALUE_TYPES: dict[str, tuple[type, ...]] = {
     "user_settings": (dict,),
     "theme_preference": (str,),
 }
-
-
-class Lock(Protocol):
-    """The cross-tab migration lock (``BrowserLock``, ``MemoryLock``)."""
-
-    async def acquire(self) -> bool: ...
-
-    def release(self) -> None: ...
-
-    async def held_elsewhere(self) -> bool: ...
 
 
 @dataclass
@@ -454,22 +445,24 @@ class CompatibilityLayer:
         """Hold the migration lock with no migration or restore journal present; wait, then raise MigrationInProgress."""
         start = time.monotonic()
         deadline = start + self.wait_timeout_s
-        journal: dict[str, Any] | None = None
-        logged = False
-        while True:
-            journal = await self._journal()
-            if journal is None and await self.lock.acquire():
-                # A run may have written its journal just before we took the lock.
-                journal = await self._journal()
-                if journal is None:
+        seen: dict[str, Any] = {"journal": None}
+
+        async def free() -> bool:
+            seen["journal"] = await self._journal()
+            return seen["journal"] is None
+
+        def polls() -> Iterator[float]:
+            logged = False
+            while True:
+                if not logged:
+                    logged = True
+                    self.logger.info(f"{action} waits for the running migration to finish", phase=self._phase(seen["journal"]))
+                if time.monotonic() >= deadline:
                     return
-                self.lock.release()
-            if not logged:
-                logged = True
-                self.logger.info(f"{action} waits for the running migration to finish", phase=self._phase(journal))
-            if time.monotonic() >= deadline:
-                raise self._timeout(action, journal, time.monotonic() - start)
-            await asyncio.sleep(self.wait_poll_s)
+                yield self.wait_poll_s
+
+        if not await take_lock(self.lock, asyncio.sleep, polls(), free=free):
+            raise self._timeout(action, seen["journal"], time.monotonic() - start)
 
     # ------------------------------------------------------------------ dual read
     async def set_dual_read_mode(self, enabled: bool, duration_ms: float | None = None) -> dict[str, Any]:

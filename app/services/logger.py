@@ -27,6 +27,7 @@ import time
 from datetime import UTC, date, datetime
 from typing import Any, Callable, Iterable
 
+from app.core import timestamps
 from app.core.errors import InvalidInput, MigrateError
 from app.core.events import EventBus
 from app.storage.base import Delete, Op, Put, Storage
@@ -76,11 +77,6 @@ def jsonable(value: Any, _depth: int = 0) -> Any:
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     return repr(value)
-
-
-def _iso(ts_ms: int) -> str:
-    moment = datetime.fromtimestamp(ts_ms / 1000, tz=UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _to_ms(value: float | str | datetime | None, argument: str) -> int | None:
@@ -151,7 +147,7 @@ class _Journal:
         self.sequence += 1
         entry: dict[str, Any] = {
             "id": f"{ts:015d}-{self.sequence:08d}",
-            "time": _iso(ts),
+            "time": timestamps.from_epoch_ms(ts),
             "ts": ts,
             "level": level,
             "message": message if isinstance(message, str) else str(message),

@@ -12,6 +12,7 @@ from app.core.errors import MigrationInProgress
 from app.core.events import EventBus
 from app.services import journal
 from app.services.backup import BackupService
+from app.services.locking import take_lock
 from app.services.logger import MigrationLogger
 from app.services.migration.state import Run
 from app.services.performance import PerformanceMonitor
@@ -22,17 +23,6 @@ _log = logging.getLogger(__name__)
 # A compatibility-layer save holds the lock for a few milliseconds: give it a moment
 # before telling the caller another migration runs.
 LOCK_DELAYS = (0.02, 0.05, 0.1, 0.2)
-
-
-async def take_lock(lock: Any, sleep: Callable[[float], Any], delays: tuple[float, ...], *, busy: Callable[[], bool]) -> bool:
-    """Try to take ``lock`` now and after each of ``delays``; stop waiting early once ``busy()`` says we run."""
-    for delay in delays:
-        if await lock.acquire():
-            return True
-        if busy():
-            break
-        await sleep(delay)
-    return bool(await lock.acquire())
 
 
 _gc_holds = 0
