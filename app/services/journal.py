@@ -182,6 +182,7 @@ class JournalRecord:
                 raise UnusableJournal("unknown journal format")
             options = data["options"]
             displaced = [(str(i[0]), str(i[1]), str(i[2])) for i in data.get("displaced") or [] if len(i) == 3]
+            stats = data.get("stats") or {}
             return cls(
                 run_id=data["runId"],
                 phase=data["phase"],
@@ -193,6 +194,8 @@ class JournalRecord:
                 backup_id=data.get("backupId"),
                 cursor={str(k): int(v) for k, v in (data.get("cursor") or {}).items()},
                 sources=list(data.get("sources") or []),
+                processed=int(stats.get("processed") or 0),
+                total=int(stats.get("total") or 0),
                 targets=list(data.get("targets") or []),
                 remove=list(data.get("remove") or []),
                 displaced=displaced,

@@ -65,6 +65,8 @@ class MigrationService:
         self.storage = storage
         self.backups = backups
         self.logger = logger
+        self.monitor = monitor
+        self.events = events
         self.lock = lock
         self.clock = clock
         # Counts the records of a collection for the progress total (the browser's JSON.parse is faster).
