@@ -28,7 +28,7 @@ from app.services import journal
 from app.services.logger import MigrationLogger
 from app.services.migration import plan as planning
 from app.services.migration.plan import RunPlan
-from app.services.migration.report import Report
+from app.services.migration.report import Report, Staged
 from app.services.migration.runtime import Runtime
 from app.services.migration.sinks import StorageSink
 from app.services.migration.state import Run, Snapshot
@@ -72,7 +72,7 @@ class Executor:
         local.update(snapshot.local)
         return local
 
-    async def targets(self, run: Run, plan: RunPlan, report: Report, staged: Any, snapshot: Snapshot) -> None:
+    async def targets(self, run: Run, report: Report, staged: Staged, snapshot: Snapshot) -> None:
         """Set the run's switch targets from what was staged; the report says which collections moved."""
         migrated = {src_id: entry["migrated"] for src_id, entry in report.sources.items()}
         switch = planning.build_targets(
@@ -111,7 +111,7 @@ class Executor:
                 rt.phase(run, "transform", log)
                 report = Report(run, dry_run=False)
                 staged = await self.transform.run(run, plan, StorageSink(rt), report)
-                await self.targets(run, plan, report, staged, snapshot)
+                await self.targets(run, report, staged, snapshot)
                 run.originals = originals(run, snapshot.local, snapshot.app)
                 run.report = report.to_dict()
                 rt.phase(run, "switch", log, targets=len(run.targets))

@@ -129,7 +129,7 @@ class MigrationService:
         run.sources = plan.sources
         run.total = plan.total
         staged = await self.transform.run(run, plan, DryRunSink(self.rt.sleep), report)
-        await self.executor.targets(run, plan, report, staged, snapshot)
+        await self.executor.targets(run, report, staged, snapshot)
         data = report.to_dict()
         data["needed"] = True
         data["targets"] = [{"area": t.area, "key": t.key, "chars": len(t.text)} for t in run.targets]
