@@ -40,7 +40,7 @@ from app.arguments import (
     time_bound,
 )
 from app.core import keys
-from app.core.errors import InvalidInput, MigrateError, as_app_error, describe
+from app.core.errors import InvalidInput, MigrateError, error_payload
 from app.services.logger import LEVELS
 from app.wiring import Services
 
@@ -269,13 +269,13 @@ class Api:
             log.warning("airprompts.%s.%s failed: %s: %s", service, method, exc.name, exc.message)
             return json.dumps({"error": error_dict(exc)}, ensure_ascii=False)
         except Exception as exc:  # every failure must reach the caller as an Error
-            known = as_app_error(exc)  # a browser error that did not pass through the storage bridge
-            if known is not None:
-                log.warning("airprompts.%s.%s failed: %s: %s", service, method, known.name, exc)
-                return json.dumps({"error": error_dict(known)}, ensure_ascii=False)
-            log.exception("airprompts.%s.%s failed unexpectedly", service, method)
-            error = {"name": "InternalError", "message": describe(exc), "details": {"type": type(exc).__name__}}
-            return json.dumps({"error": error}, ensure_ascii=False)
+            # A browser error that did not pass through the storage bridge, or an internal one.
+            error = error_payload(exc)
+            if error["name"] == "InternalError":
+                log.exception("airprompts.%s.%s failed unexpectedly", service, method)
+            else:
+                log.warning("airprompts.%s.%s failed: %s: %s", service, method, error["name"], exc)
+            return json.dumps({"error": camel_keys(error)}, ensure_ascii=False)
 
 
 def plain(value: Any) -> Any:

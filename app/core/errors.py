@@ -18,6 +18,7 @@ API uses as the ``Error.name`` it rejects with::
     │   ├── ValidationFailed          records failed validation and could not be quarantined
     │   ├── VerificationFailed        the written data does not match what was staged
     │   └── RolledBack                the migration failed and the original data was restored
+    │       └── QuotaRolledBack       ... because browser storage is full (name QuotaExceeded; also a QuotaExceeded)
     ├── BackupError                   a backup could not be made, read or restored
     │   ├── BackupNotFound            no backup has that id
     │   ├── BackupCorrupted           a chunk or the whole fails its checksum
@@ -121,6 +122,16 @@ class VerificationFailed(MigrationError):
 
 class RolledBack(MigrationError):
     name = "RolledBack"
+
+
+class QuotaRolledBack(RolledBack, QuotaExceeded):
+    """The switch failed because browser storage is full; the original data was restored.
+
+    Named ``QuotaExceeded``, what the user must act on (free space); ``details.rolled_back``
+    and the message say the data is as it was.
+    """
+
+    name = "QuotaExceeded"
 
 
 class BackupError(MigrateError):
@@ -242,6 +253,18 @@ def as_app_error(exc: BaseException) -> MigrateError | None:
         return exc
     name, text = browser_error_name(exc)
     return None if name == "Error" else from_browser_error(name, text)
+
+
+def error_payload(exc: BaseException) -> dict[str, Any]:
+    """Return what a person (history, events, console) is told about ``exc``, as JSON data.
+
+    An interpreter's own text never reaches it: an unknown exception is an ``InternalError``
+    whose message says where the details are (the logs keep the traceback).
+    """
+    known = as_app_error(exc)
+    if known is not None:
+        return known.to_dict()
+    return {"name": "InternalError", "message": describe(exc), "details": {"type": type(exc).__name__}}
 
 
 def describe(exc: BaseException) -> str:

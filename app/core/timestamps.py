@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -41,11 +40,8 @@ def from_epoch_ms(ms: int | float) -> str:
 
 
 def from_epoch_seconds(seconds: float) -> str:
-    """Return epoch seconds (as ``time.time()`` gives them) as toISOString would write them."""
-    # Rounded to the microsecond as datetime.fromtimestamp rounds (the fraction alone), then truncated.
-    fraction, whole = math.modf(seconds)
-    micros = int(whole) * 1_000_000 + round(fraction * 1_000_000)
-    return from_epoch_ms(micros // 1000)
+    """Return epoch seconds (``time.time()``) as toISOString would write them."""
+    return _format(datetime.fromtimestamp(seconds, UTC))
 
 
 def now_iso() -> str:

@@ -46,11 +46,10 @@ expires by itself at ``until``.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 import time
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Iterator
 
 from app.core import jsonstream, keys, revisions, timestamps
 from app.core.errors import InvalidInput, MigrationInProgress
@@ -58,30 +57,16 @@ from app.core.planner import make_plan
 from app.core.transform import upgrade_value
 from app.core.upgrade import ARRAY_NAMES, is_current, parse, prepare, upgrade_collection
 from app.core.validator import Validator
+from app.services import journal as recorder
+from app.services.locking import Lock, take_lock
 from app.services.logger import MigrationLogger
 from app.services.lookup import Found, Snapshot, find, read_snapshot
-from app.storage.base import Put, Storage
+from app.storage.base import Storage
 
 _log = logging.getLogger(__name__)
-_dumps = jsonstream.dumps
 
 NAMES = keys.APP_DB_NAMES
-JOURNAL_STORE = "journal"
-JOURNAL_KEYS = ("current", "restore")  # migration journal, backup restore journal
-SETTINGS_STORE = "settings"
-DUAL_READ_MODE_KEY = "dualReadMode"
-MIGRATION_DUAL_READ_KEY = "dualRead"
 DEFAULT_DUAL_READ_MS = 7 * 24 * 3600 * 1000  # data.md: the dual-read period defaults to 7 days
-
-
-class Lock(Protocol):
-    """The cross-tab migration lock (``BrowserLock``, ``MemoryLock``)."""
-
-    async def acquire(self) -> bool: ...
-
-    def release(self) -> None: ...
-
-    async def held_elsewhere(self) -> bool: ...
 
 
 class CompatibilityLayer:
@@ -130,31 +115,20 @@ class CompatibilityLayer:
 
     async def _journal(self) -> dict[str, Any] | None:
         """Return the running or interrupted migration/restore journal, None when there is none."""
-        stored = await self.storage.own_get(JOURNAL_STORE, JOURNAL_KEYS)
-        for key in JOURNAL_KEYS:
-            text = stored.get(key)
-            if text is None:
-                continue
-            try:
-                journal = json.loads(text)
-            except ValueError:
-                journal = None
-            # An unreadable journal still means a run that has not finished.
-            journal = journal if isinstance(journal, dict) else {}
-            return {**journal, "journalKey": key}
-        return None
+        # An unreadable journal still means a run that has not finished: it reads as {}.
+        return await recorder.read_any_journal(self.storage)
 
     @staticmethod
     def _unsafe_to_read(journal: dict[str, Any] | None) -> bool:
         if journal is None:
             return False
-        return journal["journalKey"] == "restore" or journal.get("phase") == "switch"
+        return journal["journalKey"] == recorder.RESTORE_KEY or journal.get("phase") == "switch"
 
     @staticmethod
     def _phase(journal: dict[str, Any] | None) -> str | None:
         if journal is None:
             return None
-        return "restore" if journal["journalKey"] == "restore" else str(journal.get("phase"))
+        return "restore" if journal["journalKey"] == recorder.RESTORE_KEY else str(journal.get("phase"))
 
     def _timeout(self, action: str, journal: dict[str, Any] | None, waited: float) -> MigrationInProgress:
         phase = self._phase(journal)
@@ -305,10 +279,10 @@ class CompatibilityLayer:
                 record = parse(text) if text is not None else None
                 record = dict(record) if isinstance(record, dict) else {}
                 record.update({"key": short, "value": prepared, "timestamp": self._now_ms()})
-                await self.storage.app_write({short: _dumps(record)})
+                await self.storage.app_write({short: jsonstream.dumps(record)})
                 location = "app"
             else:
-                await self.storage.local_write({keys.PREFIX + short: _dumps(prepared)})
+                await self.storage.local_write({keys.PREFIX + short: jsonstream.dumps(prepared)})
                 location = "local"
         finally:
             self.lock.release()
@@ -320,22 +294,24 @@ class CompatibilityLayer:
         """Hold the migration lock with no migration or restore journal present; wait, then raise MigrationInProgress."""
         start = time.monotonic()
         deadline = start + self.wait_timeout_s
-        journal: dict[str, Any] | None = None
-        logged = False
-        while True:
-            journal = await self._journal()
-            if journal is None and await self.lock.acquire():
-                # A run may have written its journal just before we took the lock.
-                journal = await self._journal()
-                if journal is None:
+        seen: dict[str, Any] = {"journal": None}
+
+        async def free() -> bool:
+            seen["journal"] = await self._journal()
+            return seen["journal"] is None
+
+        def polls() -> Iterator[float]:
+            logged = False
+            while True:
+                if not logged:
+                    logged = True
+                    self.logger.info(f"{action} waits for the running migration to finish", phase=self._phase(seen["journal"]))
+                if time.monotonic() >= deadline:
                     return
-                self.lock.release()
-            if not logged:
-                logged = True
-                self.logger.info(f"{action} waits for the running migration to finish", phase=self._phase(journal))
-            if time.monotonic() >= deadline:
-                raise self._timeout(action, journal, time.monotonic() - start)
-            await asyncio.sleep(self.wait_poll_s)
+                yield self.wait_poll_s
+
+        if not await take_lock(self.lock, asyncio.sleep, polls(), free=free):
+            raise self._timeout(action, seen["journal"], time.monotonic() - start)
 
     # ------------------------------------------------------------------ dual read
     async def set_dual_read_mode(self, enabled: bool, duration_ms: float | None = None) -> dict[str, Any]:
@@ -359,32 +335,28 @@ class CompatibilityLayer:
                 )
             until = now + int(duration_ms)
         setting = {"enabled": enabled, "until": until, "setAt": now}
-        await self.storage.own_write([Put(SETTINGS_STORE, DUAL_READ_MODE_KEY, _dumps(setting))])
+        await self.storage.own_write([recorder.dual_read_mode_op(setting)])
         self.logger.info(f"dual-read mode {'on until ' + str(until) if enabled else 'off'}", until=until)
         return await self.get_dual_read_mode()
 
     async def get_dual_read_mode(self) -> dict[str, Any]:
         """Return ``{enabled, until, remainingMs, source}``; a mode past its ``until`` reads as disabled."""
-        stored = await self.storage.own_get(SETTINGS_STORE, [DUAL_READ_MODE_KEY, MIGRATION_DUAL_READ_KEY])
+        after_text, mode_text = await recorder.read_dual_read(self.storage)
         now = self._now_ms()
-        explicit = _load_setting(stored.get(DUAL_READ_MODE_KEY))
-        after_run = _load_setting(stored.get(MIGRATION_DUAL_READ_KEY))
+        explicit = recorder.load_setting(mode_text)
+        after_run = recorder.load_setting(after_text)
         extra: dict[str, Any] = {}
         if explicit is not None:
-            source = "user"
-            until = explicit.get("until")
-            wanted = explicit.get("enabled") is True
+            source, setting, wanted = "user", explicit, explicit.get("enabled") is True
         elif after_run is not None:
-            source = "migration"
-            until = after_run.get("until")
-            wanted = True
+            source, setting, wanted = "migration", after_run, True
             extra = {"backupId": after_run.get("backupId"), "runId": after_run.get("runId")}
         else:
             return {"enabled": False, "until": None, "remainingMs": 0, "source": None, "expired": False}
+        until = setting.get("until")
         if not isinstance(until, (int, float)) or isinstance(until, bool):
             until = None
-        # Without an end time an enabled mode would never expire: treat it as expired.
-        enabled = wanted and until is not None and now < until
+        enabled = recorder.active(setting, now, enabled=wanted)
         return {
             "enabled": enabled,
             "until": until,
@@ -394,13 +366,3 @@ class CompatibilityLayer:
             **extra,
         }
 
-
-def _load_setting(text: str | None) -> dict[str, Any] | None:
-    if text is None:
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError:
-        _log.warning("unreadable dual-read setting %r ignored", text[:80])
-        return None
-    return value if isinstance(value, dict) else None

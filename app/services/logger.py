@@ -147,7 +147,7 @@ class _Journal:
         self.sequence += 1
         entry: dict[str, Any] = {
             "id": f"{ts:015d}-{self.sequence:08d}",
-            "time": timestamps.from_epoch_seconds(ts / 1000),
+            "time": timestamps.from_epoch_ms(ts),
             "ts": ts,
             "level": level,
             "message": message if isinstance(message, str) else str(message),

@@ -56,6 +56,8 @@ export interface ErrorDetails {
   browserError?: string;
   cause?: ErrorPayload;
   displaced?: string[];
+  /** RolledBack, and QuotaExceeded when the switch found storage full: the data was restored as it was. */
+  rolledBack?: boolean;
   [detail: string]: unknown;
 }
 

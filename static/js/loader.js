@@ -12,7 +12,7 @@
 //     * localStorage holds "airprompts_migrate_pending": the migration service's
 //       journal lives in IndexedDB, which JavaScript cannot read synchronously, so
 //       the service sets this flag before its journal exists and removes it after
-//       the journal is gone (app/services/migration.py); an interrupted run then
+//       the journal is gone (app/services/journal.py); an interrupted run then
 //       loads the app on the next visit and recovers, even once the stored version
 //       already reads 3.0.0.
 //   An unrecorded store whose data lives only in AirPromptsDB is found by an

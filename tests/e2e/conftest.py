@@ -77,7 +77,7 @@ class Browser:
         return self.page.evaluate(
             f"""async (arg) => {{ const api = window.airprompts; await api.ready;
                 try {{ await ({expression}); return {{name: null}}; }}
-                catch (e) {{ return {{name: e.name, message: e.message, isError: e instanceof Error}}; }} }}""",
+                catch (e) {{ return {{name: e.name, message: e.message, isError: e instanceof Error, details: e.details ?? null}}; }} }}""",
             arg,
         )
 

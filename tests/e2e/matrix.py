@@ -238,7 +238,7 @@ def call_error(page, expression: str, arg: Any = None) -> dict:
     return page.evaluate(
         f"""async (arg) => {{ const api = window.airprompts; await api.ready;
             try {{ return {{name: null, value: await ({expression})}}; }}
-            catch (e) {{ return {{name: e.name, message: e.message, isError: e instanceof Error}}; }} }}""",
+            catch (e) {{ return {{name: e.name, message: e.message, isError: e instanceof Error, details: e.details ?? null}}; }} }}""",
         arg,
     )
 

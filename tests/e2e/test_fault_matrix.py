@@ -194,7 +194,7 @@ DOM_CASES = [
     ("AbortError", "backup", "middle", "migrated"),
     ("UnknownError", "stage", "report", "migrated"),
     ("QuotaExceededError", "stage", "values", "QuotaExceeded"),
-    ("QuotaExceededError", "switch", "collections", "RolledBack"),
+    ("QuotaExceededError", "switch", "collections", "QuotaExceeded"),
     ("InvalidStateError", "transform", "middle", "StorageUnavailable"),
 ]
 
@@ -218,6 +218,7 @@ def test_domexception_at_point_is_translated_by_its_name(tab, reference, scenari
     assert not any(word in history[0]["error"]["message"] for word in INTERNALS), history[0]["error"]
     if name == "QuotaExceededError":
         assert "Browser storage is full" in ended["message"], ended
+        assert bool((ended["details"] or {}).get("rolledBack")) is (phase == "switch"), ended
 
 
 def test_a_clean_up_that_keeps_failing_leaves_the_verified_run_in_place(tab, reference, scenario_log):
@@ -273,7 +274,7 @@ def test_a_reload_while_rolling_back_keeps_what_another_tab_wrote(tab, reference
 
 @pytest.mark.parametrize("phase,point", QUOTA_ERROR_CASES, ids=[f"{p}-{q}" for p, q in QUOTA_ERROR_CASES])
 def test_quota_error_at_point(tab, reference, scenario_log, phase, point):
-    """A QuotaExceededError from the browser (IndexedDB or localStorage) ends in the original data, named QuotaExceeded or RolledBack."""
+    """A QuotaExceededError from the browser (IndexedDB or localStorage) ends in the original data, named QuotaExceeded (rolled back from the switch on)."""
     target = mx.resolve(reference["writes"], phase, point)
     page = tab.fresh(reference["local"], reference["app"])
     mx.install(page, "error", target, "QuotaExceededError")
@@ -288,7 +289,8 @@ def test_quota_error_at_point(tab, reference, scenario_log, phase, point):
         assert ended["name"] is None and outcome == "migrated", ended
         return
     assert outcome == "original" and ended["isError"], ended
-    assert ended["name"] == ("RolledBack" if phase == "switch" else "QuotaExceeded"), ended
+    assert ended["name"] == "QuotaExceeded", ended
+    assert bool((ended["details"] or {}).get("rolledBack")) is (phase == "switch"), ended
     assert "Browser storage is full" in ended["message"], ended
 
 

@@ -51,7 +51,9 @@ def test_quota_error_of_the_browser_reads_as_full_storage_in_the_api_and_the_con
     page.evaluate(FILL_AT_SWITCH_JS, mx.FILLER)
     ended = mx.call_error(page, mx.RUN % BATCH)
     assert page.evaluate("() => window.__filled") > 0
-    assert ended["name"] == "RolledBack" and ended["isError"], ended
+    # Named for what the user must do (free space); rolled back, which the details and the message say.
+    assert ended["name"] == "QuotaExceeded" and ended["isError"], ended
+    assert ended["details"]["rolledBack"] is True and "your data is as it was before" in ended["message"], ended
     assert "Browser storage is full" in ended["message"] and plain(ended["message"]), ended["message"]
     history = mx.call(page, "api.dataMigrationService.getHistory()")
     assert history[0]["error"]["name"] == "QuotaExceeded", history[0]["error"]

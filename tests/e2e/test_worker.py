@@ -205,7 +205,7 @@ def test_a_quota_error_on_the_page_rolls_the_worker_run_back(app):
         }; }"""
     )
     failed = app.call_error("api.dataMigrationService.runPendingMigrations({batchSize: 50})")
-    assert failed["isError"] and failed["name"] == "RolledBack", failed
+    assert failed["isError"] and failed["name"] == "QuotaExceeded" and failed["details"]["rolledBack"] is True, failed
     assert app.local() == local, "the rollback left the page's data changed"
     history = app.call("api.dataMigrationService.getHistory()")
     assert history[0]["success"] is False

@@ -268,3 +268,34 @@ def test_camel_keys_renames_api_members_only():
         "record": {"folder_id": "x"},
         "conflicts": [{"keptFrom": "templates", "kept": {"created_at": "2024"}}],
     }
+
+
+async def test_a_full_storage_at_the_switch_rejects_as_quota_exceeded_and_says_it_was_rolled_back():
+    from app.core.errors import from_browser_error
+    from app.core.keys import SCHEMA_VERSION_KEY
+
+    templates = [{"id": 7, "name": "Résumé “draft” 📝", "content": "Line one\r\nline two ✓", "created_at": "2024-03-01T10:00:00Z"}]
+    local = {
+        "airprompts_templates": json.dumps(templates, ensure_ascii=False),
+        SCHEMA_VERSION_KEY: '"1.0.0"',
+        "airprompts_todos": '["buy milk 🥛"]',
+    }
+    storage = MemoryStorage(local=dict(local))
+    fired = []
+
+    def full_at_the_switch(operation, detail):
+        # The switch's first localStorage write of data (not the loader's flag); the restore then succeeds.
+        if operation == "local_write" and not fired and "airprompts_templates" in detail["set"]:
+            fired.append(detail)
+            raise from_browser_error("QuotaExceededError", "Failed to execute 'setItem' on 'Storage'")
+
+    storage.fault = full_at_the_switch
+    api = Api(build(storage, PythonCrypto(), MemoryLock(registry=set())))
+    error = json.loads(await api.dispatch("dataMigrationService", "runPendingMigrations", "[]"))["error"]
+    assert error["name"] == "QuotaExceeded"
+    assert error["details"]["rolledBack"] is True and error["details"]["cause"]["name"] == "QuotaExceeded"
+    assert error["message"].startswith("The migration could not write the new data: Browser storage is full: ")
+    assert "your data is as it was before" in error["message"]
+    assert storage.local == local  # rolled back, byte for byte
+    history = json.loads(await api.dispatch("dataMigrationService", "getHistory", "[]"))["result"]
+    assert history[0]["rolledBack"] is True and history[0]["error"]["name"] == "QuotaExceeded"

@@ -10,12 +10,25 @@ All live in the own database ``AirPromptsMigrate``:
 
 from __future__ import annotations
 
+# The stores the backup service shares with the migration are named by the journal module.
+from app.services.journal import JOURNAL_STORE, SETTINGS_STORE, VERIFIED_PREFIX
+from app.services.journal import RESTORE_KEY as JOURNAL_RESTORE
+
+__all__ = [
+    "BACKUPS_STORE",
+    "CHUNKS_STORE",
+    "JOURNAL_RESTORE",
+    "JOURNAL_STORE",
+    "SETTINGS_STORE",
+    "VERIFIED_PREFIX",
+    "backup_of_chunk",
+    "chunk_key",
+    "chunk_prefix",
+    "verified_key",
+]
+
 BACKUPS_STORE = "backups"
 CHUNKS_STORE = "chunks"
-JOURNAL_STORE = "journal"
-JOURNAL_RESTORE = "restore"
-SETTINGS_STORE = "settings"
-VERIFIED_PREFIX = "verified/"  # own store "settings": the last verification of each backup
 
 
 def chunk_prefix(backup_id: str) -> str:

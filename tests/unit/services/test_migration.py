@@ -643,7 +643,6 @@ async def test_numbers_no_double_holds_keep_their_text_and_every_value_parses():
 
 async def test_verify_refuses_a_written_value_json_parse_cannot_read_and_rolls_back(monkeypatch):
     from app.core import jsonstream
-    from app.services import migration as migration_module
 
     text = json.dumps([{"id": "t1", "name": "Café", "content": "“quoted” ✓", "created_at": "2024-01-01T00:00:00Z"}])
     local = {"airprompts_templates": text, "airprompts_schema_version": '"1.0.0"', "airprompts_todos": "[]"}
@@ -655,7 +654,7 @@ async def test_verify_refuses_a_written_value_json_parse_cannot_read_and_rolls_b
         out = real(value, **kw)
         return out.replace('"contextEnabled":false', '"contextEnabled":NaN')
 
-    monkeypatch.setattr(migration_module.jsonstream, "dumps", broken)
+    monkeypatch.setattr(jsonstream, "dumps", broken)
     with pytest.raises(Exception) as caught:
         await env.migration.run_pending_migrations()
     assert "not JSON the browser can parse" in str(caught.value)

@@ -169,7 +169,10 @@ async def test_non_retryable_error_at_any_write_leaves_the_data_byte_identical(s
             if isinstance(exc, RolledBack):
                 rolled_back += 1
                 assert isinstance(exc.__cause__, error) and "restored" in exc.message
-                assert history[0]["rolledBack"] is True
+                assert history[0]["rolledBack"] is True and exc.details["rolled_back"] is True
+                # A full storage is named for what the user must do (free space), even when rolled back.
+                assert exc.name == ("QuotaExceeded" if error is QuotaExceeded else "RolledBack")
+                assert isinstance(exc, QuotaExceeded) is (error is QuotaExceeded)
             else:
                 failed += 1
                 assert isinstance(exc, error)

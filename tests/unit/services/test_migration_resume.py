@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from app.services import migration as migration_module
+from app.services.migration import sinks
 from app.storage.memory import MemoryStorage
 from tests.unit.services.test_migration import Env, live
 
@@ -59,7 +59,7 @@ def kill_at_staging_write(n: int):
 @pytest.fixture
 def small_transactions(monkeypatch):
     # Two batches (each a fragment and its summary) per staging transaction, so a run stages in several.
-    monkeypatch.setattr(migration_module, "STAGE_OPS", 2)
+    monkeypatch.setattr(sinks, "STAGE_OPS", 2)
 
 
 async def test_a_resumed_run_takes_back_the_staged_batches_and_goes_on_from_the_cursor(small_transactions):
