@@ -77,6 +77,14 @@ function readConfig(pyodide, text) {
   return config;
 }
 
+/** Return the archive format of a [files] entry whose target is "<folder>/*" (PyScript's rule), else "". */
+function archiveFormat(url, path) {
+  if (!path.endsWith("/*")) return "";
+  const match = /\.(zip|whl|tgz|tar(?:\.gz)?)$/.exec(new URL(url).pathname);
+  if (!match) throw new Error(`pyscript.toml: ${url} is not an archive to unpack into ${path}`);
+  return match[1];
+}
+
 async function boot({ host }) {
   const [{ loadPyodide }, toml, main] = await Promise.all([
     import(PYODIDE_URL),
@@ -91,8 +99,15 @@ async function boot({ host }) {
     pyodide.loadPackage(config.packages, { messageCallback: () => {} }),
     Promise.all(files.map(([url]) => fetchOk(url).then((r) => r.arrayBuffer()))),
   ]);
-  files.forEach(([, path], i) => {
+  files.forEach(([url, path], i) => {
     const target = HOME + path.replace(/^\.\//, "");
+    const format = archiveFormat(url, path);
+    if (format) {
+      // As PyScript reads "<archive>" = "<folder>/*": unpack into that folder (app/bundle.py builds app/'s zip).
+      pyodide.FS.mkdirTree(target.slice(0, -1));
+      pyodide.unpackArchive(bodies[i], format, { extractDir: target.slice(0, -1) });
+      return;
+    }
     pyodide.FS.mkdirTree(target.slice(0, target.lastIndexOf("/")));
     pyodide.FS.writeFile(target, new Uint8Array(bodies[i]));
   });
