@@ -8,9 +8,9 @@ import * as storage from "./storage.js";
 import * as perf from "./perf.js";
 import { emit } from "./api.js";
 
-// What the worker may ask: storage.js's localStorage functions (local*), the fault seam, the page's measurements.
+// What the worker may ask: storage.js's page half (localStorage, plain strings), the fault seam, the page's measurements.
 const ANSWERS = {
-  ...Object.fromEntries(Object.entries(storage).filter(([name, fn]) => name.startsWith("local") && typeof fn === "function")),
+  ...storage.PAGE,
   checkFaults: storage.checkFaults,
   perfDrain: perf.drain,
 };

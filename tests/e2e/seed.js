@@ -3,7 +3,7 @@
 // with its `key`) into AirPromptsDB's "storage" store, created as the app creates it.
 // `clear` empties localStorage first. Run by page.evaluate in a same-origin page that
 // does not boot Python (tests/e2e/blank.html); read by tests/e2e/matrix.py (SEED_JS,
-// seed_store), which the e2e tests and the benchmark (tests/bench/run.py) share.
+// seed_store) for the e2e tests, and by the benchmark (tests/bench/run.py).
 async ({ local = {}, records = [], clear = false }) => {
   if (clear) localStorage.clear();
   for (const [key, value] of Object.entries(local)) localStorage.setItem(key, value);

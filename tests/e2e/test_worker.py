@@ -291,3 +291,78 @@ def test_two_tabs_with_workers_migrate_exactly_once(tab, reference, scenario_log
 def test_old_app_edit_during_a_worker_run_is_not_lost(tab, reference, scenario_log):
     fm.test_old_app_edit_during_a_running_migration_is_not_lost(tab, reference, scenario_log)
 
+
+# ---------------------------------------------------------------------- texts the bridge holds for Python
+
+HELD_TEXTS_JS = r"""
+async () => {
+  // The worker's bridge (static/js/storage.js), called as Python calls it: values and their tokens.
+  const s = globalThis.airpromptsStorage;
+  const out = {};
+  const error = async (promise) => { try { await promise; return null; } catch (e) { return e.name; } };
+  const text = "R\u00e9sum\u00e9 \u201cq\u201d \u2014 \u4e2d\u6587 \ud83d\ude80\r\n".repeat(4000);
+  await s.localWrite(["held-a", "held-b"], [text, "short"], [], [], []);
+  const [values, tokens] = await s.localGet(["held-a", "held-b", "held-missing"]);
+  out.sameText = values[0] instanceof Uint8Array && new TextDecoder().decode(values[0]) === text;
+  out.tokens = tokens.map((t) => typeof t === "number" && t > 0);
+  const [a] = tokens;
+  out.unchanged = await s.localChanged(["held-a"], [a]);
+  out.countOfHeld = s.countArray(a);
+  // A token stands for its own area and key only.
+  out.otherKey = await error(s.localChanged(["held-b"], [a]));
+  out.otherArea = await error(s.appChanged(["held-a"], [a]));
+  // A later write or read of the key replaces its text: the older token is refused, never taken for the new text.
+  await s.localWrite(["held-a"], ["edited"], [], [], []);
+  out.afterWrite = await error(s.localChanged(["held-a"], [a]));
+  const [, [b]] = await s.localGet(["held-a"]);
+  out.afterRead = await error(s.localChanged(["held-a"], [a]));
+  out.guardWithStale = await error(s.localWrite(["held-a"], ["x"], [], ["held-a"], [a]));
+  const [[now]] = await s.localGet(["held-a"]);
+  out.unwritten = now === "edited";
+  out.newer = b > a;
+  // The token of a written value names what was written; a guard may name the value it read.
+  const [written] = await s.localWrite(["held-c"], [text], [], [], []);
+  out.writtenUnchanged = await s.localChanged(["held-c"], [written]);
+  const [, [c]] = await s.localGet(["held-c"]);
+  out.guardWithHeld = await error(s.localWrite(["held-c"], ["replaced"], [], ["held-c"], [c]));
+  return out;
+}
+"""
+
+
+def test_the_worker_bridge_names_texts_it_holds_by_token_and_refuses_a_stale_one(host):
+    app = host({"airprompts_schema_version": '"3.0.0"', "theme-storage": '{"theme":"dark"}'})
+    worker = next(w for w in app.page.workers if w.url.endswith(WORKER_SCRIPT))
+    out = worker.evaluate(HELD_TEXTS_JS)
+    assert out["sameText"] is True
+    assert out["tokens"] == [True, True, False]
+    assert out["unchanged"] == []
+    assert out["countOfHeld"] == -1  # the held text is no JSON array: the count read it, not the token
+    assert out["otherKey"] == "StaleText" and out["otherArea"] == "StaleText"
+    assert out["afterWrite"] == "StaleText" and out["afterRead"] == "StaleText"
+    assert out["guardWithStale"] == "StaleText"
+    assert out["unwritten"] is True, "a refused token wrote nothing"
+    assert out["newer"] is True
+    assert out["writtenUnchanged"] == []
+    assert out["guardWithHeld"] is None
+    assert app.local()["held-c"] == "replaced" and app.local()["held-a"] == "edited"
+
+
+def test_a_run_whose_held_texts_went_stale_sends_them_again_and_migrates_exactly(host):
+    # The worker's bridge reads the collections again while the run is paused: the tokens Python
+    # holds from the run's own read are refused at the switch, and the texts are sent instead.
+    local = multilingual_store(200)
+    app = host(local, record_events=True)
+    assert app.call("api.dataMigrationService.startProgressiveMigration({batchSize: 20, batchDelayMs: 100})")["started"]
+    app.page.wait_for_function(SOME_PROGRESS_JS)
+    app.call("api.dataMigrationService.pauseMigration()")
+    worker = next(w for w in app.page.workers if w.url.endswith(WORKER_SCRIPT))
+    tokens = worker.evaluate("async (keys) => (await globalThis.airpromptsStorage.localGet(keys))[1]", list(local))
+    assert all(t > 0 for t in tokens), tokens
+    app.call("api.dataMigrationService.resumeMigration()")
+    app.page.wait_for_function(RUN_ENDED_JS)
+    events = app.page.evaluate("() => window.__events")
+    assert [n for n, _ in events if n in ("complete", "failed")] == ["complete"], events[-1]
+    history = app.call("api.dataMigrationService.getHistory()")
+    _, (want_local, want_app), _ = mx.reference(local, started_at=history[0]["startedAt"], batch_size=20)
+    assert mx.same_as_expected((app.local(), app.app_records()), (want_local, want_app), (local, {}))
