@@ -102,6 +102,8 @@ export function startEngine({ host, onReady, onFail }) {
       calls.set(id, { resolve, reject });
       worker.postMessage({ type: "call", id, service, method, args: argsJson });
     });
+  // static/js/api.js sends the JSON text as it is: the worker makes the UTF-8 bytes Python takes.
+  dispatch.takesText = true;
 
   // A closed or reloaded page ends its worker at once, so the worker's Web Lock is free for the next load.
   addEventListener("pagehide", (event) => {

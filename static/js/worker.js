@@ -139,7 +139,7 @@ async function answerCall({ id, service, method, args }) {
     const dispatch = globalThis.__airpromptsDispatch;
     if (typeof dispatch !== "function") throw named("NotReady", "the migration app has not started");
     // app/main.py answer gives a large answer as UTF-8 bytes.
-    const value = await dispatch(service, method, args);
+    const value = await dispatch(service, method, typeof args === "string" ? storage.out(args) : args);
     // A large answer comes as UTF-8 bytes: decoded here, the page only clones the string.
     text = value instanceof Uint8Array ? storage.textOf(value) : String(value);
   } catch (error) {
