@@ -6,13 +6,17 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 VENDOR := static/vendor
+# app/ and its JSON Schemas as one zip (app/bundle.py; pyscript.toml [files]); the dev server builds its own on request.
+ARCHIVE := static/app.zip
+# The folders too: removing a module changes its folder's time.
+ARCHIVE_SOURCES := $(shell find app static/schemas -name __pycache__ -prune -o \( -type d -o -name '*.py' -o -name '*.json' \) -print 2>/dev/null)
 WASM_PIP_FLAGS := --no-deps --require-hashes --only-binary=:all: \
 	--platform pyemscripten_2026_0_wasm32 --platform any \
 	--python-version 3.14 --implementation cp --abi cp314 --abi none
 
 .PHONY: setup serve test test-unit test-e2e bench lint clean chromium schemas constants
 
-setup: $(VENV)/.stamp $(VENDOR)/.stamp
+setup: $(VENV)/.stamp $(VENDOR)/.stamp $(ARCHIVE)
 
 # The local Python environment for tests, the dev server and the benchmark.
 $(VENV)/.stamp: requirements/dev.txt
@@ -35,6 +39,10 @@ $(VENDOR)/.stamp: node_modules/.stamp requirements/browser.txt
 		-r requirements/browser.txt -d $(VENDOR).tmp/wheels
 	rm -rf $(VENDOR) && mv $(VENDOR).tmp $(VENDOR)
 	touch $@
+
+# For a static server other than make serve's: rebuilt whenever a source is newer.
+$(ARCHIVE): $(ARCHIVE_SOURCES)
+	$(PYTHON) -m app.bundle $@
 
 # Debian's chromium for the end-to-end tests (make serve does not need it).
 chromium:
@@ -70,4 +78,4 @@ lint: setup
 	$(PY) -m ruff check app tests playwright.config.py
 
 clean:
-	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache .ruff_cache .hypothesis tests/artifacts
+	rm -rf $(VENV) node_modules $(VENDOR) $(ARCHIVE) .pytest_cache .ruff_cache .hypothesis tests/artifacts

@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import functools
 import http.server
+import io
 import logging
 import mimetypes
 import socketserver
 import threading
+import urllib.parse
 from pathlib import Path
+
+from app import bundle
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger(__name__)
@@ -22,10 +26,36 @@ mimetypes.add_type("application/toml", ".toml")
 mimetypes.add_type("text/x-python", ".py")
 
 
+_archives: dict[str, tuple[tuple, bytes]] = {}
+_archives_lock = threading.Lock()
+
+
+def archive(root: Path) -> bytes:
+    """Return app/'s archive (app/bundle.py) built from ``root`` as it is now, rebuilt when a member changed."""
+    key = str(root)
+    signature = bundle.signature(root)
+    with _archives_lock:
+        cached = _archives.get(key)
+        if cached is None or cached[0] != signature:
+            cached = _archives[key] = (signature, bundle.build(root))
+        return cached[1]
+
+
 class Handler(http.server.SimpleHTTPRequestHandler):
-    """Serve files with correct types and no caching of the app's own code."""
+    """Serve files with correct types and no caching of the app's own code; build app/'s archive on request."""
 
     extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, **mimetypes.types_map}
+
+    def send_head(self):  # type: ignore[override]
+        if urllib.parse.urlsplit(self.path).path != bundle.URL_PATH:
+            return super().send_head()
+        # Never a file left by an earlier build: the pages run the working tree's sources.
+        data = archive(Path(self.directory))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/zip")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        return io.BytesIO(data)
 
     def end_headers(self) -> None:
         if "/static/vendor/" in self.path:

@@ -72,17 +72,54 @@ def text_from_js(value: Any) -> Any:
     return _py(value)
 
 
+# Texts the JS bridge holds for Python (static/js/storage.js ``hold``): (area, key) -> (token, text).
+# One bridge module per realm, so one mirror per realm; a token the bridge dropped meanwhile is
+# refused there (StaleText) and the text itself is sent instead.
+_HELD: dict[tuple[str, str], tuple[int, str]] = {}
+HELD_MIN = TEXT_BYTES_MIN  # shorter texts cost less to send than to look up
+
+
+def _hold(area: str, keys: Sequence[str], values: Sequence[Any], tokens: Sequence[Any]) -> None:
+    for key, value, token in zip(keys, values, tokens, strict=True):
+        if token and isinstance(value, str):
+            _HELD[(area, key)] = (int(token), value)
+        else:
+            _HELD.pop((area, key), None)
+
+
+def _held_token(area: str, key: str, value: Any) -> int:
+    """Return the bridge's token for ``value`` as the text of ``area`` ``key``, or 0 when it holds another."""
+    if not isinstance(value, str) or len(value) < HELD_MIN:
+        return 0
+    held = _HELD.get((area, key))
+    if held is not None and (held[1] is value or held[1] == value):
+        return held[0]
+    return 0
+
+
+def _stale(exc: BaseException) -> bool:
+    """Return whether the bridge refused a token it no longer holds (its own error, not a browser one)."""
+    names = (getattr(source, "name", None) for source in (exc, getattr(exc, "js_error", None)))
+    return "StaleText" in names or str(exc).startswith("StaleText")
+
+
 def count_json_array(text: str) -> int:
     """Return the element count of the JSON array ``text``, parsed by the browser when it can.
 
     JavaScript's parser is stricter than Python's (no NaN), so whatever it accepts
     Python parses to as many elements; anything else, or a string the bridge cannot
-    carry, goes to the Python count, which also says what is wrong.
+    carry, goes to the Python count, which also says what is wrong. A text the bridge
+    handed out (the run's read of the store) is named by its token, not sent back.
     """
-    try:
-        count = int(js.airpromptsStorage.countArray(to_js(js_text(text))))
-    except (JsException, UnicodeError, ValueError):
-        count = -1
+    token = next((t for t, held in _HELD.values() if held is text), 0) if len(text) >= HELD_MIN else 0
+    count = -1
+    for arg in ([token] if token else []) + [None]:
+        try:
+            count = int(js.airpromptsStorage.countArray(arg if arg else to_js(js_text(text))))
+        except (JsException, UnicodeError, ValueError):
+            count = -1
+        if count >= 0:
+            break
     return count if count >= 0 else jsonstream.count_array(text)
 
 
@@ -107,34 +144,64 @@ class BrowserStorage:
     def _arr(self, items: Iterable[Any]) -> Any:
         return to_js(list(items))
 
-    def _texts(self, values: Iterable[str | None]) -> Any:
-        return to_js([js_text(value) for value in values])
+    def _texts(self, values: Iterable[str | None], area: str | None = None, keys: Iterable[str] = ()) -> Any:
+        """Return ``values`` for the bridge: the token of each the bridge holds for ``area``'s key, else the text."""
+        if area is None:
+            return to_js([js_text(value) for value in values])
+        return to_js([_held_token(area, key, value) or js_text(value) for key, value in zip(keys, values, strict=True)])
+
+    async def _call_texts(self, fn: Callable[..., Any], args: Callable[[bool], tuple]) -> Any:
+        """Call ``fn(*args(True))``, held texts named by token; if one went stale, ``fn(*args(False))``, every text sent."""
+        try:
+            result = fn(*args(True))
+            if hasattr(result, "then"):
+                result = await result
+        except JsException as exc:
+            if not _stale(exc):
+                raise translate_js_error(exc) from exc
+            return await self._call(fn, *args(False))
+        return _py(result)
 
     async def local_keys(self) -> list[str]:
         return await self._call(self.js_bridge.localKeys)
 
     async def local_get(self, keys: Iterable[str]) -> dict[str, str | None]:
         keys = list(keys)
-        values = await self._call(self.js_bridge.localGet, self._arr(keys))
+        values, tokens = await self._call(self.js_bridge.localGet, self._arr(keys))
+        _hold("local", keys, values, tokens)
         return dict(zip(keys, values, strict=True))
 
     async def local_write(
         self, set_items: Mapping[str, str], remove: Iterable[str] = (), expect: Mapping[str, str | None] | None = None
     ) -> None:
         keys = list(set_items)
+        values = [set_items[k] for k in keys]
+        remove = list(remove)
         expect = expect or {}
-        await self._call(
-            self.js_bridge.localWrite,
-            self._arr(keys),
-            self._texts(set_items[k] for k in keys),
-            self._arr(remove),
-            self._arr(expect),
-            self._texts(expect.values()),
-        )
+        expect_keys = list(expect)
+        expect_values = [expect[k] for k in expect_keys]
+
+        def args(held: bool) -> tuple:
+            area = "local" if held else None
+            return (
+                self._arr(keys),
+                self._texts(values, area, keys),
+                self._arr(remove),
+                self._arr(expect_keys),
+                self._texts(expect_values, area, expect_keys),
+            )
+
+        tokens = await self._call_texts(self.js_bridge.localWrite, args)
+        _hold("local", remove, [None] * len(remove), [0] * len(remove))
+        _hold("local", keys, values, tokens)
 
     async def local_changed(self, expect: Mapping[str, str | None]) -> list[str]:
         keys = list(expect)
-        return await self._call(self.js_bridge.localChanged, self._arr(keys), self._texts(expect[k] for k in keys))
+        values = [expect[k] for k in keys]
+        return await self._call_texts(
+            self.js_bridge.localChanged,
+            lambda held: (self._arr(keys), self._texts(values, "local" if held else None, keys)),
+        )
 
     async def local_unparsable(self, keys: Iterable[str]) -> list[str]:
         return await self._call(self.js_bridge.localUnparsable, self._arr(keys))
@@ -144,24 +211,40 @@ class BrowserStorage:
 
     async def app_get(self, keys: Iterable[str]) -> dict[str, str | None]:
         keys = list(keys)
-        values = await self._call(self.js_bridge.appGet, self._arr(keys))
+        values, tokens = await self._call(self.js_bridge.appGet, self._arr(keys))
+        _hold("app", keys, values, tokens)
         return dict(zip(keys, values, strict=True))
 
     async def app_changed(self, expect: Mapping[str, str | None]) -> list[str]:
         keys = list(expect)
-        return await self._call(self.js_bridge.appChanged, self._arr(keys), self._texts(expect[k] for k in keys))
+        values = [expect[k] for k in keys]
+        return await self._call_texts(
+            self.js_bridge.appChanged,
+            lambda held: (self._arr(keys), self._texts(values, "app" if held else None, keys)),
+        )
 
     async def app_write(
         self, put: Mapping[str, str], delete: Iterable[str] = (), expect: Mapping[str, str | None] | None = None
     ) -> None:
+        keys = list(put)
+        values = [put[k] for k in keys]
+        delete = list(delete)
         expect = expect or {}
-        await self._call(
-            self.js_bridge.appWrite,
-            self._texts(put.values()),
-            self._arr(delete),
-            self._arr(expect),
-            self._texts(expect.values()),
-        )
+        expect_keys = list(expect)
+        expect_values = [expect[k] for k in expect_keys]
+
+        def args(held: bool) -> tuple:
+            return (
+                self._texts(values),
+                self._arr(delete),
+                self._arr(expect_keys),
+                self._texts(expect_values, "app" if held else None, expect_keys),
+            )
+
+        tokens = await self._call_texts(self.js_bridge.appWrite, args)
+        _hold("app", delete, [None] * len(delete), [0] * len(delete))
+        # The bridge holds each text under its record's key, which the service writes as the put's key.
+        _hold("app", keys, values, tokens)
 
     async def own_get(self, store: str, keys: Iterable[str]) -> dict[str, str | None]:
         keys = list(keys)

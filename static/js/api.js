@@ -69,7 +69,9 @@ export function createApi() {
     const dispatch = globalThis.__airpromptsDispatch;
     // Arguments travel as JSON text: undefined becomes null, like JSON.stringify does.
     const argsJson = JSON.stringify(args.map((a) => (a === undefined ? null : a)));
-    const answer = JSON.parse(fromPython(await dispatch(service, method, toPython(argsJson))));
+    // A dispatcher that takes text (static/js/engine.js: Python in a worker) encodes it there, off this page.
+    const payload = dispatch.takesText ? argsJson : toPython(argsJson);
+    const answer = JSON.parse(fromPython(await dispatch(service, method, payload)));
     if (answer.error) throw toError(answer.error);
     if (method === "getMigrationProgress" && !answer.result.running) {
       // This tab runs nothing: show the run another tab reports, if any.

@@ -8,9 +8,9 @@ import * as storage from "./storage.js";
 import * as perf from "./perf.js";
 import { emit } from "./api.js";
 
-// What the worker may ask: storage.js's localStorage functions (local*), the fault seam, the page's measurements.
+// What the worker may ask: storage.js's page half (localStorage, plain strings), the fault seam, the page's measurements.
 const ANSWERS = {
-  ...Object.fromEntries(Object.entries(storage).filter(([name, fn]) => name.startsWith("local") && typeof fn === "function")),
+  ...storage.PAGE,
   checkFaults: storage.checkFaults,
   perfDrain: perf.drain,
 };
@@ -102,6 +102,8 @@ export function startEngine({ host, onReady, onFail }) {
       calls.set(id, { resolve, reject });
       worker.postMessage({ type: "call", id, service, method, args: argsJson });
     });
+  // static/js/api.js sends the JSON text as it is: the worker makes the UTF-8 bytes Python takes.
+  dispatch.takesText = true;
 
   // A closed or reloaded page ends its worker at once, so the worker's Web Lock is free for the next load.
   addEventListener("pagehide", (event) => {

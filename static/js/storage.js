@@ -2,7 +2,8 @@
 // transaction run entirely here and resolved on `complete` (an IndexedDB
 // transaction does not survive a Python `await`). Native errors pass through
 // with their DOMException name; Python maps them once (app/storage/browser.py).
-// Only strings and arrays of strings cross the bridge; large ones as UTF-8 bytes.
+// Only strings and arrays of strings cross the bridge; large ones as UTF-8 bytes, and
+// a text the bridge holds for Python as its token (see hold).
 
 export const APP_DB = "AirPromptsDB";
 export const APP_STORE = "storage";
@@ -72,11 +73,47 @@ export function out(text) {
 // leading U+FEFF is the user's text, not a byte order mark to drop.
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true, fatal: true });
 
-export function textOf(value) {
+// Texts this bridge handed to Python or stored for it, one per key of each area, by
+// token: Python names a text it got from here by its token instead of sending it back
+// (a guard's expected value, the verification's written text, the record count), which
+// spares a multi-MB crossing each time. A token stands only for its own area and key;
+// one this bridge no longer holds is refused (StaleText) and Python sends the text itself.
+const held = new Map(); // token -> {slot, text}
+const heldAt = new Map(); // slot ("area\nkey") -> token
+let lastToken = 0;
+
+/** Hold `text` as the one of `area` `key` and return its token (0 and nothing held for an absent value). */
+function hold(area, key, text) {
+  const slot = `${area}\n${key}`;
+  const previous = heldAt.get(slot);
+  if (previous !== undefined) held.delete(previous);
+  heldAt.delete(slot);
+  if (text === null || text === undefined) return 0;
+  const token = ++lastToken;
+  held.set(token, { slot, text });
+  heldAt.set(slot, token);
+  return token;
+}
+
+// `area` undefined: any key's (the record count names a text by its identity, not its key).
+function heldText(token, area, key) {
+  const entry = held.get(token);
+  if (entry === undefined || (area !== undefined && entry.slot !== `${area}\n${key}`)) {
+    throw named("StaleText", `the bridge no longer holds text ${token}`);
+  }
+  return entry.text;
+}
+
+/** Return a text from Python as a string: UTF-8 bytes decoded, a token as the text it holds for `area` `key`. */
+export function textOf(value, area, key) {
+  if (typeof value === "number") {
+    if (area === undefined) throw named("DataError", "a text token needs its area and key");
+    return heldText(value, area, key);
+  }
   return value instanceof Uint8Array ? decoder.decode(value) : value;
 }
 
-const textsOf = (values) => (values ? values.map(textOf) : values);
+const textsOf = (values, area, keys) => (values ? values.map((value, i) => textOf(value, area, keys?.[i])) : values);
 
 // ---------- localStorage ----------
 
@@ -111,65 +148,41 @@ export function nestsDeeper(value, limit = MAX_DEPTH) {
 // parser inside Pyodide.
 export function countArray(text) {
   try {
-    const value = JSON.parse(textOf(text));
+    const value = JSON.parse(typeof text === "number" ? heldText(text) : textOf(text));
     return Array.isArray(value) && !nestsDeeper(value) ? value.length : -1;
   } catch {
     return -1;
   }
 }
 
-export function localKeys() {
+// The page's half of localStorage: what must run where localStorage is (the page's
+// main thread), with plain strings in and out, since a structured clone of a string
+// costs the page far less than its UTF-8 encoding, decoding or JSON.parse. Python
+// calls the local* functions below, which run in Python's realm (a Worker on a
+// host app's page, the page itself on the console) and reach these through `page`.
+// Each is one synchronous task: a guarded write compares and writes in the same one.
+
+function pageKeys() {
   const keys = [];
   for (let i = 0; i < localStorage.length; i++) keys.push(localStorage.key(i));
   return keys;
 }
 
-export function localGet(keys) {
-  // undefined, not null, reaches Python as None.
-  return keys.map((key) => out(localStorage.getItem(key)));
+// null for an absent key.
+function pageRead(keys) {
+  return keys.map((key) => localStorage.getItem(key));
 }
 
-// The keys whose value is not values[i] (null or undefined: absent), compared
-// here so that a large value never crosses back to Python only to be compared.
-export function localChanged(keys, encodedValues) {
-  const values = textsOf(encodedValues);
+// The keys whose value is not values[i] (null or undefined: absent).
+function pageDiffer(keys, values) {
   return keys.filter((key, i) => (localStorage.getItem(key) ?? null) !== (values[i] ?? null));
-}
-
-// The keys whose value JSON.parse refuses: the live app reads every key with it
-// and replaces a value that fails with an empty default (its next save then wins).
-export function localUnparsable(keys) {
-  return keys.filter((key) => {
-    const value = localStorage.getItem(key);
-    if (value === null) return false;
-    try {
-      JSON.parse(value);
-      return false;
-    } catch (_) {
-      return true;
-    }
-  });
 }
 
 // Set and remove keys in one synchronous task, so a reload cannot split it; on
 // failure (quota above all) put back every previous value before throwing.
 // The guard: each expectKeys[i] must hold expectValues[i] (null or undefined:
 // absent) or already hold what this write puts there; else nothing is written.
-function guard(expectKeys, expectValues, current, after, where) {
-  const changed = [];
-  for (let i = 0; i < (expectKeys || []).length; i++) {
-    const key = expectKeys[i];
-    const now = current(key) ?? null;
-    const expected = expectValues[i] ?? null;
-    const next = after.has(key) ? after.get(key) : undefined;
-    if (now !== expected && now !== next) changed.push(key);
-  }
-  if (changed.length) throw named("WriteConflict", `${where} changed under the write: ${changed.join(", ")}`);
-}
-
-export function localWrite(setKeys, encodedSetValues, removeKeys, expectKeys, encodedExpectValues) {
-  const setValues = textsOf(encodedSetValues);
-  const expectValues = textsOf(encodedExpectValues);
+function pageWrite(setKeys, setValues, removeKeys, expectKeys, expectValues) {
   fault("local_write", { set: setKeys, remove: removeKeys });
   if (expectKeys && expectKeys.length) {
     const after = new Map(removeKeys.map((key) => [key, null]));
@@ -196,6 +209,70 @@ export function localWrite(setKeys, encodedSetValues, removeKeys, expectKeys, en
     }
     throw asError(error);
   }
+}
+
+// What the page answers (static/js/engine.js ANSWERS, asked by static/js/worker.js).
+export const PAGE = { pageKeys, pageRead, pageDiffer, pageWrite };
+
+let page = PAGE;
+
+/** Reach the page's half through `remote` ({name: (...args) => Promise}): Python runs in a Worker. */
+export function usePage(remote) {
+  page = remote;
+}
+
+function guard(expectKeys, expectValues, current, after, where) {
+  const changed = [];
+  for (let i = 0; i < (expectKeys || []).length; i++) {
+    const key = expectKeys[i];
+    const now = current(key) ?? null;
+    const expected = expectValues[i] ?? null;
+    const next = after.has(key) ? after.get(key) : undefined;
+    if (now !== expected && now !== next) changed.push(key);
+  }
+  if (changed.length) throw named("WriteConflict", `${where} changed under the write: ${changed.join(", ")}`);
+}
+
+// Python's side: UTF-8 bytes and their decoding, and JSON.parse, stay in Python's realm.
+
+export async function localKeys() {
+  return page.pageKeys();
+}
+
+// [values, tokens]: undefined, not null, reaches Python as None (token 0).
+export async function localGet(keys) {
+  const values = await page.pageRead(keys);
+  return [values.map((value) => out(value)), keys.map((key, i) => hold("local", key, values[i]))];
+}
+
+// The keys whose value is not values[i] (null or undefined: absent), compared
+// on the page so that a large value never crosses back to Python only to be compared.
+export async function localChanged(keys, encodedValues) {
+  return page.pageDiffer(keys, textsOf(encodedValues, "local", keys));
+}
+
+// The keys whose value JSON.parse refuses: the live app reads every key with it
+// and replaces a value that fails with an empty default (its next save then wins).
+// The values are read on the page and parsed here.
+export async function localUnparsable(keys) {
+  const values = await page.pageRead(keys);
+  return keys.filter((key, i) => {
+    if (values[i] === null) return false;
+    try {
+      JSON.parse(values[i]);
+      return false;
+    } catch (_) {
+      return true;
+    }
+  });
+}
+
+// Resolve with the tokens of the values set.
+export async function localWrite(setKeys, encodedSetValues, removeKeys, expectKeys, encodedExpectValues) {
+  const setValues = textsOf(encodedSetValues, "local", setKeys);
+  await page.pageWrite(setKeys, setValues, removeKeys, expectKeys, textsOf(encodedExpectValues, "local", expectKeys));
+  for (const key of removeKeys) hold("local", key, null);
+  return setKeys.map((key, i) => hold("local", key, setValues[i]));
 }
 
 // ---------- IndexedDB helpers ----------
@@ -284,8 +361,7 @@ export async function appKeys() {
   return keys.map(String);
 }
 
-export async function appGet(keys, forPython = true) {
-  await faultCheck("app_read", keys);
+async function appTexts(keys) {
   if (!(await appDbExists())) return keys.map(() => undefined);
   const db = await openApp();
   if (!db.objectStoreNames.contains(APP_STORE)) return keys.map(() => undefined);
@@ -293,8 +369,15 @@ export async function appGet(keys, forPython = true) {
   const store = tx.objectStore(APP_STORE);
   const records = await Promise.all(keys.map((key) => request(store.get(key))));
   await done(tx);
-  const texts = records.map((record) => (record === undefined ? undefined : JSON.stringify(record)));
-  return forPython ? texts.map((text) => (text === undefined ? undefined : out(text))) : texts;
+  return records.map((record) => (record === undefined ? undefined : JSON.stringify(record)));
+}
+
+// [texts, tokens], as localGet; `forPython` false: the texts themselves.
+export async function appGet(keys, forPython = true) {
+  await faultCheck("app_read", keys);
+  const texts = await appTexts(keys);
+  if (!forPython) return texts;
+  return [texts.map((text) => out(text)), keys.map((key, i) => hold("app", key, texts[i]))];
 }
 
 // Whether `current` (JSON.stringify of a stored record, or null) is the record `text` holds.
@@ -311,14 +394,16 @@ function sameRecordText(current, text) {
 // The keys whose record is not texts[i] (null or undefined: absent). Records
 // compare as appGet returns them, JSON.stringify of the stored object.
 export async function appChanged(keys, encodedTexts) {
-  const texts = textsOf(encodedTexts);
+  const texts = textsOf(encodedTexts, "app", keys);
   const records = await appGet(keys, false);
   return keys.filter((key, i) => !sameRecordText(records[i] ?? null, texts[i] ?? null));
 }
 
+// Resolve with the tokens of the texts put, held under their records' keys.
 export async function appWrite(encodedPutTexts, deleteKeys, expectKeys, encodedExpectTexts) {
-  const records = textsOf(encodedPutTexts).map((text) => JSON.parse(text));
-  const expectTexts = textsOf(encodedExpectTexts);
+  const putTexts = textsOf(encodedPutTexts);
+  const records = putTexts.map((text) => JSON.parse(text));
+  const expectTexts = textsOf(encodedExpectTexts, "app", expectKeys);
   const db = await openApp();
   const abortAt = await faultCheck("app_write", { put: records.map((r) => r.key), delete: deleteKeys }, records.length);
   const tx = db.transaction(APP_STORE, "readwrite");
@@ -351,6 +436,8 @@ export async function appWrite(encodedPutTexts, deleteKeys, expectKeys, encodedE
     store.put(records[index]);
   }
   await finished;
+  for (const key of deleteKeys) hold("app", key, null);
+  return records.map((record, i) => hold("app", String(record.key), putTexts[i]));
 }
 
 // ---------- AirPromptsMigrate (our own database) ----------

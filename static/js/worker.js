@@ -11,15 +11,13 @@
 //                   {type: "result", id, text}                 answers to "call"
 //                   {type: "ready"} | {type: "failed", message}
 //
-// localStorage exists only on the page: its bridge functions (local*) become "ask"
-// round trips, one message per batch of keys (a guarded write is compared and
-// written by ONE handler on the page, so no page code can run in between).
+// localStorage exists only on the page: storage.js's page half (storage.PAGE) is
+// asked in round trips of plain strings, one message per batch of keys (a guarded
+// write is compared and written by ONE handler on the page, so no page code can run
+// in between); the UTF-8 bytes Python's texts cross as are made and read here.
 // IndexedDB, Web Locks and crypto.subtle run here, in this worker.
 import * as storage from "./storage.js";
 import * as webcrypto from "./crypto.js";
-
-// storage.js names every function that touches localStorage local*: those run on the page.
-const LOCAL = Object.keys(storage).filter((name) => name.startsWith("local") && typeof storage[name] === "function");
 
 let nextId = 1;
 const asked = new Map();
@@ -39,10 +37,11 @@ function ask(kind, args) {
   });
 }
 
-// The storage bridge Python sees as js.airpromptsStorage: storage.js itself, with
-// localStorage reached through the page.
-const bridge = { ...storage };
-for (const name of LOCAL) bridge[name] = (...args) => ask(name, args);
+// The storage bridge Python sees as js.airpromptsStorage: storage.js itself, whose
+// page half (storage.PAGE: localStorage, plain strings) is asked of the page; the UTF-8
+// encoding and decoding and the JSON.parse of the values stay here, off the page.
+storage.usePage(Object.fromEntries(Object.keys(storage.PAGE).map((name) => [name, (...args) => ask(name, args)])));
+const bridge = storage;
 // The fault seam's hook lives in the page (tests set it there).
 storage.setFaultCheck((operation, detail, count) => ask("checkFaults", [operation, detail, count]));
 
@@ -77,6 +76,14 @@ function readConfig(pyodide, text) {
   return config;
 }
 
+/** Return the archive format of a [files] entry whose target is "<folder>/*" (PyScript's rule), else "". */
+function archiveFormat(url, path) {
+  if (!path.endsWith("/*")) return "";
+  const match = /\.(zip|whl|tgz|tar(?:\.gz)?)$/.exec(new URL(url).pathname);
+  if (!match) throw new Error(`pyscript.toml: ${url} is not an archive to unpack into ${path}`);
+  return match[1];
+}
+
 async function boot({ host }) {
   const [{ loadPyodide }, toml, main] = await Promise.all([
     import(PYODIDE_URL),
@@ -91,8 +98,15 @@ async function boot({ host }) {
     pyodide.loadPackage(config.packages, { messageCallback: () => {} }),
     Promise.all(files.map(([url]) => fetchOk(url).then((r) => r.arrayBuffer()))),
   ]);
-  files.forEach(([, path], i) => {
+  files.forEach(([url, path], i) => {
     const target = HOME + path.replace(/^\.\//, "");
+    const format = archiveFormat(url, path);
+    if (format) {
+      // As PyScript reads "<archive>" = "<folder>/*": unpack into that folder (app/bundle.py builds app/'s zip).
+      pyodide.FS.mkdirTree(target.slice(0, -1));
+      pyodide.unpackArchive(bodies[i], format, { extractDir: target.slice(0, -1) });
+      return;
+    }
     pyodide.FS.mkdirTree(target.slice(0, target.lastIndexOf("/")));
     pyodide.FS.writeFile(target, new Uint8Array(bodies[i]));
   });
@@ -124,9 +138,10 @@ async function answerCall({ id, service, method, args }) {
   try {
     const dispatch = globalThis.__airpromptsDispatch;
     if (typeof dispatch !== "function") throw named("NotReady", "the migration app has not started");
-    // A large answer comes as UTF-8 bytes (app/main.py answer); static/js/api.js decodes it.
-    const value = await dispatch(service, method, args);
-    text = value instanceof Uint8Array ? value : String(value);
+    // app/main.py answer gives a large answer as UTF-8 bytes.
+    const value = await dispatch(service, method, typeof args === "string" ? storage.out(args) : args);
+    // A large answer comes as UTF-8 bytes: decoded here, the page only clones the string.
+    text = value instanceof Uint8Array ? storage.textOf(value) : String(value);
   } catch (error) {
     const payload = { name: "InternalError", message: `${error?.name || "Error"}: ${error?.message || error}`, details: {} };
     text = JSON.stringify({ error: payload });

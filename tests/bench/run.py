@@ -1,6 +1,6 @@
 """make bench: migrate 1.0.0 stores of N records in headless Chromium and print the figures.
 
-The stores (tests/bench/store.js) hold multilingual text by default, in the shapes
+The stores (tests/bench/store.js, seeded by tests/e2e/seed.js) hold multilingual text by default, in the shapes
 of the real fixtures; one ASCII-only row of the same structure and lengths stands
 beside them for comparison. For each store the same page first runs a plain
 JavaScript baseline doing the raw storage work (read the store, parse, serialise,
@@ -43,6 +43,11 @@ REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
 REPEAT_UP_TO = 10_000
 
 GENERATE = Path(__file__).with_name("store.js").read_text()
+SEED = (ROOT / "tests" / "e2e" / "seed.js").read_text()
+GENERATE_AND_SEED = (
+    "async (args) => { const store = (" + GENERATE + ")(args);"
+    " await (" + SEED + ")({ local: store.local, records: store.records, clear: true }); return store.chars; }"
+)
 
 BASELINE = """
 async ({inIdb}) => {
@@ -139,7 +144,7 @@ HOST_PROBE = """
 def seed(page, base: str, n: int, text: str) -> int:
     """Store the benchmark's 1.0.0 store of ``n`` records in a fresh origin; return its JSON characters."""
     page.goto(base + "/tests/e2e/blank.html")
-    return page.evaluate(GENERATE, {"n": n, "inIdb": n >= IDB_FROM, "text": text})
+    return page.evaluate(GENERATE_AND_SEED, {"n": n, "inIdb": n >= IDB_FROM, "text": text})
 
 
 def host_one(browser, base: str, n: int, text: str, config) -> dict:

@@ -1,5 +1,6 @@
-// The benchmark's store: a 1.0.0 AirPrompts store of about `n` records, seeded into
-// localStorage (or AirPromptsDB when `inIdb`) by page.evaluate in a same-origin page.
+// The benchmark's store: a 1.0.0 AirPrompts store of about `n` records, for localStorage
+// (or AirPromptsDB when `inIdb`), as {local, records, chars}: tests/bench/run.py seeds it
+// with the e2e tests' tests/e2e/seed.js, in a same-origin page.
 //
 // Records take the shapes of the real fixtures (/work/shared/fixtures/airprompts and
 // tests/unit/core/fixtures): templates with variables, snippet tags, per-folder
@@ -14,7 +15,7 @@
 // Cyrillic, Devanagari, emoji (astral, ZWJ sequences, flags, skin tones) and Windows
 // line ends in a third of the records. text "ascii" writes the same structure, the
 // same lengths and the same line ends with English ASCII words only.
-// Deterministic: the same (n, text) gives the same store. Returns the JSON characters.
+// Deterministic: the same (n, text) gives the same store; `chars` counts its collections' JSON.
 ({ n, inIdb, text }) => {
   const multilingual = text !== "ascii";
   let seed = 42;
@@ -174,32 +175,20 @@
     updated_at: iso(i + 1),
   }));
 
-  localStorage.clear();
-  localStorage.setItem("airprompts_schema_version", JSON.stringify("1.0.0"));
-  localStorage.setItem("airprompts_ui_preferences", JSON.stringify({ default_view: "grid", show_previews: true }));
-  localStorage.setItem("airprompts_user_settings", JSON.stringify({ auto_save: true, display_name: multilingual ? "Zo\u00eb \u674e" : "Zoe Li" }));
-  localStorage.setItem("airprompts_root_folder", JSON.stringify({ description: prose(40, "\n"), updatedAt: iso(1) }));
-  localStorage.setItem("airprompts_todos", "[]");
-  localStorage.setItem("airprompts_tags", JSON.stringify(multilingual ? ["r\u00e9sum\u00e9", "\u8981\u70b9", "\u0442\u043e\u043d"] : ["summary", "points", "tone"]));
-  localStorage.setItem("airprompts_theme_preference", JSON.stringify("dark"));
+  const local = {
+    airprompts_schema_version: JSON.stringify("1.0.0"),
+    airprompts_ui_preferences: JSON.stringify({ default_view: "grid", show_previews: true }),
+    airprompts_user_settings: JSON.stringify({ auto_save: true, display_name: multilingual ? "Zo\u00eb \u674e" : "Zoe Li" }),
+    airprompts_root_folder: JSON.stringify({ description: prose(40, "\n"), updatedAt: iso(1) }),
+    airprompts_todos: "[]",
+    airprompts_tags: JSON.stringify(multilingual ? ["r\u00e9sum\u00e9", "\u8981\u70b9", "\u0442\u043e\u043d"] : ["summary", "points", "tone"]),
+    airprompts_theme_preference: JSON.stringify("dark"),
+  };
   const chars = Object.values(store).reduce((total, records) => total + JSON.stringify(records).length, 0);
-  if (!inIdb) {
-    for (const [kind, records] of Object.entries(store)) localStorage.setItem(`airprompts_${kind}`, JSON.stringify(records));
-    return chars;
+  const records = [];
+  for (const [kind, items] of Object.entries(store)) {
+    if (inIdb) records.push({ key: kind, value: items, timestamp: Date.now() });
+    else local[`airprompts_${kind}`] = JSON.stringify(items);
   }
-  return new Promise((resolve, reject) => {
-    const req = indexedDB.open("AirPromptsDB", 1);
-    req.onupgradeneeded = () => req.result.createObjectStore("storage", { keyPath: "key" });
-    req.onerror = () => reject(req.error);
-    req.onsuccess = () => {
-      const db = req.result;
-      const tx = db.transaction("storage", "readwrite");
-      for (const [kind, records] of Object.entries(store)) tx.objectStore("storage").put({ key: kind, value: records, timestamp: Date.now() });
-      tx.oncomplete = () => {
-        db.close();
-        resolve(chars);
-      };
-      tx.onerror = () => reject(tx.error);
-    };
-  });
+  return { local, records, chars };
 }

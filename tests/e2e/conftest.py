@@ -37,27 +37,8 @@ class Browser:
     def seed(self, local: dict[str, str] | None = None, app: dict[str, object] | None = None) -> None:
         """Open a same-origin page without Python and store ``local`` (exact strings) and ``app`` records."""
         self.page.goto(self.base_url + SEED_PATH)
-        self.page.evaluate(
-            """async ([local, app]) => {
-                localStorage.clear();
-                for (const [k, v] of Object.entries(local)) localStorage.setItem(k, v);
-                if (Object.keys(app).length) {
-                    await new Promise((resolve, reject) => {
-                        const req = indexedDB.open("AirPromptsDB", 1);
-                        req.onupgradeneeded = () => req.result.createObjectStore("storage", { keyPath: "key" });
-                        req.onerror = () => reject(req.error);
-                        req.onsuccess = () => {
-                            const db = req.result;
-                            const tx = db.transaction("storage", "readwrite");
-                            for (const [key, value] of Object.entries(app)) tx.objectStore("storage").put({ key, value, timestamp: 1 });
-                            tx.oncomplete = () => { db.close(); resolve(); };
-                            tx.onerror = () => reject(tx.error);
-                        };
-                    });
-                }
-            }""",
-            [local or {}, app or {}],
-        )
+        records = {key: {"key": key, "value": value, "timestamp": 1} for key, value in (app or {}).items()}
+        mx.seed_store(self.page, local, records, clear=True)
 
     def open(self, query: str = "?autostart=0") -> None:
         self.page.goto(self.base_url + "/" + query)

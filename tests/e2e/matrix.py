@@ -187,24 +187,14 @@ async () => {
 }
 """
 
-SEED_JS = r"""
-async ([local, app]) => {
-  for (const [k, v] of Object.entries(local)) localStorage.setItem(k, v);
-  if (!Object.keys(app).length) return;
-  await new Promise((resolve, reject) => {
-    const req = indexedDB.open("AirPromptsDB", 1);
-    req.onupgradeneeded = () => req.result.createObjectStore("storage", { keyPath: "key" });
-    req.onerror = () => reject(req.error);
-    req.onsuccess = () => {
-      const db = req.result;
-      const tx = db.transaction("storage", "readwrite");
-      for (const record of Object.values(app)) tx.objectStore("storage").put(record);
-      tx.oncomplete = () => { db.close(); resolve(); };
-      tx.onerror = () => reject(tx.error);
-    };
-  });
-}
-"""
+# The one seeding snippet of the e2e tests and the benchmark: {local, records, clear}.
+SEED_JS = Path(__file__).with_name("seed.js").read_text()
+
+
+def seed_store(page, local: dict[str, str] | None = None, app: dict[str, dict] | None = None, clear: bool = False) -> None:
+    """Store ``local`` (exact texts) in localStorage and ``app`` (key to AirPromptsDB record) in AirPromptsDB."""
+    page.evaluate(SEED_JS, {"local": local or {}, "records": list((app or {}).values()), "clear": clear})
+
 
 LOCAL_JS = "() => Object.fromEntries(Object.keys(localStorage).map(k => [k, localStorage.getItem(k)]))"
 
@@ -258,7 +248,7 @@ def reset_origin(page, base_url: str, local: dict[str, str], app: dict[str, dict
     left = page.evaluate(WIPE_JS)
     assert not {"AirPromptsDB", "AirPromptsMigrate"} & set(left), left
     assert page.evaluate(LOCAL_JS) == {}
-    page.evaluate(SEED_JS, [local, app])
+    seed_store(page, local, app)
 
 
 def state(page) -> tuple[dict[str, str], dict[str, dict]]:
@@ -610,7 +600,7 @@ class Tab:
         self.page.evaluate("(url) => history.replaceState(null, '', url)", self.path + query)
         left = self.page.evaluate(WIPE_JS)
         assert not {"AirPromptsDB", "AirPromptsMigrate"} & set(left), left
-        self.page.evaluate(SEED_JS, [local, app])
+        seed_store(self.page, local, app)
         assert state(self.page) == (local, app)
         return self.page
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.e2e import matrix as mx
+
 # A deterministic store holding the texts, as {texts, local, app}; each long text takes the bytes path.
 STORE_JS = r"""
 () => {
@@ -46,22 +48,7 @@ STORE_JS = r"""
 
 SEED_JS = (
     "async () => { const store = (" + STORE_JS + ")();"
-    r"""
-  localStorage.clear();
-  for (const [k, v] of Object.entries(store.local)) localStorage.setItem(k, v);
-  await new Promise((resolve, reject) => {
-    const req = indexedDB.open("AirPromptsDB", 1);
-    req.onupgradeneeded = () => req.result.createObjectStore("storage", { keyPath: "key" });
-    req.onerror = () => reject(req.error);
-    req.onsuccess = () => {
-      const db = req.result;
-      const tx = db.transaction("storage", "readwrite");
-      for (const record of Object.values(store.app)) tx.objectStore("storage").put(record);
-      tx.oncomplete = () => { db.close(); resolve(); };
-      tx.onerror = () => reject(tx.error);
-    };
-  });
-}"""
+    " await (" + mx.SEED_JS + ")({ local: store.local, records: Object.values(store.app), clear: true }); }"
 )
 
 # The names of the texts that did not come back exactly, wherever they should be now.

@@ -95,6 +95,39 @@ def worker_urls(page) -> list[str]:
     return [worker.url for worker in page.workers]
 
 
+# The app's run events, as the page receives them, in window.__events.
+RECORD_EVENTS_JS = """() => { window.__events = [];
+    for (const n of ['progress', 'complete', 'failed'])
+        addEventListener('airprompts:' + n, (e) => window.__events.push([n, e.detail])); }"""
+SOME_PROGRESS_JS = "() => window.__events.some(([n, d]) => n === 'progress' && d.processed > 0)"
+RUN_ENDED_JS = "() => window.__events.some(([n]) => n === 'complete' || n === 'failed')"
+
+
+@pytest.fixture
+def host(app):
+    """Return a function that seeds ``local``, opens the host page (autostart off) and waits for ready."""
+
+    def open_host(local: dict[str, str], record_events: bool = False):
+        app.seed(local)
+        app.page.goto(app.base_url + HOST + "?autostart=0")
+        app.wait_ready()
+        if record_events:
+            app.page.evaluate(RECORD_EVENTS_JS)
+        return app
+
+    return open_host
+
+
+def fail_once(app, operation: str, call: int, error_name: str, message: str) -> None:
+    """Make the page's storage bridge throw ``error_name`` at the ``call``-th (0-based) ``operation`` only."""
+    app.page.evaluate(
+        """([operation, call, name, message]) => { let calls = 0; globalThis.__airpromptsFault = (op) => {
+            if (op === operation && calls++ === call) throw Object.assign(new Error(message), { name });
+        }; }""",
+        [operation, call, error_name, message],
+    )
+
+
 def test_the_host_page_realm_never_loads_pyodide(app):
     local = multilingual_store(60)
     app.seed(local)
@@ -130,11 +163,9 @@ def test_the_host_page_realm_never_loads_pyodide(app):
     assert app.console_errors == []
 
 
-def test_a_migration_completes_while_the_page_keeps_running_its_timers(app):
+def test_a_migration_completes_while_the_page_keeps_running_its_timers(host):
     local = multilingual_store(2000)
-    app.seed(local)
-    app.page.goto(app.base_url + HOST + "?autostart=0")
-    app.wait_ready()
+    app = host(local)
     app.page.evaluate(
         """() => {
             const t = (window.__ticks = { timeouts: 0, frames: 0, atPhase: {}, running: true });
@@ -167,18 +198,10 @@ def test_a_migration_completes_while_the_page_keeps_running_its_timers(app):
     assert app.console_errors == []
 
 
-def test_pause_and_resume_reach_the_worker(app):
-    local = multilingual_store(300)
-    app.seed(local)
-    app.page.goto(app.base_url + HOST + "?autostart=0")
-    app.wait_ready()
-    app.page.evaluate(
-        """() => { window.__events = [];
-            for (const n of ['progress', 'complete', 'failed'])
-                addEventListener('airprompts:' + n, (e) => window.__events.push([n, e.detail])); }"""
-    )
+def test_pause_and_resume_reach_the_worker(host):
+    app = host(multilingual_store(300), record_events=True)
     assert app.call("api.dataMigrationService.startProgressiveMigration({batchSize: 20, batchDelayMs: 150})")["started"]
-    app.page.wait_for_function("() => window.__events.some(([n, d]) => n === 'progress' && d.processed > 0)")
+    app.page.wait_for_function(SOME_PROGRESS_JS)
     app.call("api.dataMigrationService.pauseMigration()")
     paused = app.call("api.dataMigrationService.getMigrationProgress()")
     assert paused["running"] is True and paused.get("paused") is True, paused
@@ -186,24 +209,18 @@ def test_pause_and_resume_reach_the_worker(app):
     assert busy["name"] == "MigrationInProgress" and busy["isError"]
     assert app.json_local("airprompts_schema_version") == "1.0.0", "a paused run switched nothing"
     app.call("api.dataMigrationService.resumeMigration()")
-    app.page.wait_for_function("() => window.__events.some(([n]) => n === 'complete' || n === 'failed')")
+    app.page.wait_for_function(RUN_ENDED_JS)
     names = [n for n, _ in app.page.evaluate("() => window.__events")]
     assert "complete" in names and "failed" not in names
     assert app.json_local("airprompts_schema_version") == "3.0.0"
     assert len(app.json_local("airprompts_templates")) == 300
 
 
-def test_a_quota_error_on_the_page_rolls_the_worker_run_back(app):
+def test_a_quota_error_on_the_page_rolls_the_worker_run_back(host):
     local = multilingual_store(120)
-    app.seed(local)
-    app.page.goto(app.base_url + HOST + "?autostart=0")
-    app.wait_ready()
+    app = host(local)
     # The page refuses the second localStorage write of the switch, as a full disk would.
-    app.page.evaluate(
-        """() => { let calls = 0; globalThis.__airpromptsFault = (op) => {
-            if (op === 'local_write' && calls++ === 1) throw Object.assign(new Error('injected: disk full'), { name: 'QuotaExceededError' });
-        }; }"""
-    )
+    fail_once(app, "local_write", 1, "QuotaExceededError", "injected: disk full")
     failed = app.call_error("api.dataMigrationService.runPendingMigrations({batchSize: 50})")
     assert failed["isError"] and failed["name"] == "QuotaExceeded" and failed["details"]["rolledBack"] is True, failed
     assert app.local() == local, "the rollback left the page's data changed"
@@ -211,25 +228,17 @@ def test_a_quota_error_on_the_page_rolls_the_worker_run_back(app):
     assert history[0]["success"] is False
 
 
-def test_the_monitor_sees_the_host_pages_long_tasks_and_frames(app):
-    local = multilingual_store(300)
-    app.seed(local)
-    app.page.goto(app.base_url + HOST + "?autostart=0")
-    app.wait_ready()
-    app.page.evaluate(
-        """() => { window.__events = [];
-            for (const n of ['progress', 'complete', 'failed'])
-                addEventListener('airprompts:' + n, (e) => window.__events.push([n, e.detail])); }"""
-    )
+def test_the_monitor_sees_the_host_pages_long_tasks_and_frames(host):
+    app = host(multilingual_store(300), record_events=True)
     assert app.call("api.dataMigrationService.startProgressiveMigration({batchSize: 20, batchDelayMs: 100})")["started"]
-    app.page.wait_for_function("() => window.__events.some(([n, d]) => n === 'progress' && d.processed > 0)")
+    app.page.wait_for_function(SOME_PROGRESS_JS)
     # The host app itself blocks its main thread once during the run (in a task of its own: a
     # devtools evaluation is not reported as a long task).
     app.page.evaluate(
         """() => new Promise((resolve) => setTimeout(() => {
             const end = performance.now() + 300; while (performance.now() < end); resolve(); }, 0))"""
     )
-    app.page.wait_for_function("() => window.__events.some(([n]) => n === 'complete' || n === 'failed')")
+    app.page.wait_for_function(RUN_ENDED_JS)
     metrics = app.call("api.performanceMonitor.getMetrics()")
     assert metrics["longTasks"] >= 1, metrics
     assert metrics["longestTaskMs"] >= 250, metrics
@@ -281,3 +290,79 @@ def test_two_tabs_with_workers_migrate_exactly_once(tab, reference, scenario_log
 
 def test_old_app_edit_during_a_worker_run_is_not_lost(tab, reference, scenario_log):
     fm.test_old_app_edit_during_a_running_migration_is_not_lost(tab, reference, scenario_log)
+
+
+# ---------------------------------------------------------------------- texts the bridge holds for Python
+
+HELD_TEXTS_JS = r"""
+async () => {
+  // The worker's bridge (static/js/storage.js), called as Python calls it: values and their tokens.
+  const s = globalThis.airpromptsStorage;
+  const out = {};
+  const error = async (promise) => { try { await promise; return null; } catch (e) { return e.name; } };
+  const text = "R\u00e9sum\u00e9 \u201cq\u201d \u2014 \u4e2d\u6587 \ud83d\ude80\r\n".repeat(4000);
+  await s.localWrite(["held-a", "held-b"], [text, "short"], [], [], []);
+  const [values, tokens] = await s.localGet(["held-a", "held-b", "held-missing"]);
+  out.sameText = values[0] instanceof Uint8Array && new TextDecoder().decode(values[0]) === text;
+  out.tokens = tokens.map((t) => typeof t === "number" && t > 0);
+  const [a] = tokens;
+  out.unchanged = await s.localChanged(["held-a"], [a]);
+  out.countOfHeld = s.countArray(a);
+  // A token stands for its own area and key only.
+  out.otherKey = await error(s.localChanged(["held-b"], [a]));
+  out.otherArea = await error(s.appChanged(["held-a"], [a]));
+  // A later write or read of the key replaces its text: the older token is refused, never taken for the new text.
+  await s.localWrite(["held-a"], ["edited"], [], [], []);
+  out.afterWrite = await error(s.localChanged(["held-a"], [a]));
+  const [, [b]] = await s.localGet(["held-a"]);
+  out.afterRead = await error(s.localChanged(["held-a"], [a]));
+  out.guardWithStale = await error(s.localWrite(["held-a"], ["x"], [], ["held-a"], [a]));
+  const [[now]] = await s.localGet(["held-a"]);
+  out.unwritten = now === "edited";
+  out.newer = b > a;
+  // The token of a written value names what was written; a guard may name the value it read.
+  const [written] = await s.localWrite(["held-c"], [text], [], [], []);
+  out.writtenUnchanged = await s.localChanged(["held-c"], [written]);
+  const [, [c]] = await s.localGet(["held-c"]);
+  out.guardWithHeld = await error(s.localWrite(["held-c"], ["replaced"], [], ["held-c"], [c]));
+  return out;
+}
+"""
+
+
+def test_the_worker_bridge_names_texts_it_holds_by_token_and_refuses_a_stale_one(host):
+    app = host({"airprompts_schema_version": '"3.0.0"', "theme-storage": '{"theme":"dark"}'})
+    worker = next(w for w in app.page.workers if w.url.endswith(WORKER_SCRIPT))
+    out = worker.evaluate(HELD_TEXTS_JS)
+    assert out["sameText"] is True
+    assert out["tokens"] == [True, True, False]
+    assert out["unchanged"] == []
+    assert out["countOfHeld"] == -1  # the held text is no JSON array: the count read it, not the token
+    assert out["otherKey"] == "StaleText" and out["otherArea"] == "StaleText"
+    assert out["afterWrite"] == "StaleText" and out["afterRead"] == "StaleText"
+    assert out["guardWithStale"] == "StaleText"
+    assert out["unwritten"] is True, "a refused token wrote nothing"
+    assert out["newer"] is True
+    assert out["writtenUnchanged"] == []
+    assert out["guardWithHeld"] is None
+    assert app.local()["held-c"] == "replaced" and app.local()["held-a"] == "edited"
+
+
+def test_a_run_whose_held_texts_went_stale_sends_them_again_and_migrates_exactly(host):
+    # The worker's bridge reads the collections again while the run is paused: the tokens Python
+    # holds from the run's own read are refused at the switch, and the texts are sent instead.
+    local = multilingual_store(200)
+    app = host(local, record_events=True)
+    assert app.call("api.dataMigrationService.startProgressiveMigration({batchSize: 20, batchDelayMs: 100})")["started"]
+    app.page.wait_for_function(SOME_PROGRESS_JS)
+    app.call("api.dataMigrationService.pauseMigration()")
+    worker = next(w for w in app.page.workers if w.url.endswith(WORKER_SCRIPT))
+    tokens = worker.evaluate("async (keys) => (await globalThis.airpromptsStorage.localGet(keys))[1]", list(local))
+    assert all(t > 0 for t in tokens), tokens
+    app.call("api.dataMigrationService.resumeMigration()")
+    app.page.wait_for_function(RUN_ENDED_JS)
+    events = app.page.evaluate("() => window.__events")
+    assert [n for n, _ in events if n in ("complete", "failed")] == ["complete"], events[-1]
+    history = app.call("api.dataMigrationService.getHistory()")
+    _, (want_local, want_app), _ = mx.reference(local, started_at=history[0]["startedAt"], batch_size=20)
+    assert mx.same_as_expected((app.local(), app.app_records()), (want_local, want_app), (local, {}))

@@ -1,0 +1,174 @@
+"""BrowserStorage names the texts the JS bridge holds by token, and sends the text when one went stale.
+
+The bridge here is a small Python stand-in for static/js/storage.js's localStorage half
+(its hold/token rules), so the Python side runs under CPython; the bridge itself is
+tested in Chromium (tests/e2e/test_worker.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from app.storage import browser
+from app.storage.browser import HELD_MIN, BrowserStorage, count_json_array
+
+TEXT = "R\u00e9sum\u00e9 \u201cquoted\u201d \u2014 \u8bf7\u7528 \u0644\u062e\u0651\u0635 \U0001f680\r\n" * 60
+RECORDS = '[{"id": 1, "name": "Zo\u00eb \u674e"}, {"id": 2, "content": "' + "\u4e2d\u6587 " * 400 + '"}]'
+
+
+class Found(list):
+    """A JS array as Pyodide hands it to Python."""
+
+    def to_py(self):
+        return [list(item) if isinstance(item, list) else item for item in self]
+
+
+class StaleText(Exception):
+    name = "StaleText"
+
+
+class FakeBridge:
+    """localStorage plus storage.js's held texts (one per key, by token, good for its own key only), answering at once."""
+
+    def __init__(self, local: dict[str, str]) -> None:
+        self.local = dict(local)
+        self.held: dict[int, tuple[str, str]] = {}
+        self.held_at: dict[str, int] = {}
+        self.last = 0
+        self.sent: list[object] = []  # every text argument, as it crossed
+
+    def hold(self, key: str, text: str | None) -> int:
+        old = self.held_at.pop(key, None)
+        if old is not None:
+            del self.held[old]
+        if text is None:
+            return 0
+        self.last += 1
+        self.held[self.last] = (key, text)
+        self.held_at[key] = self.last
+        return self.last
+
+    def text_of(self, value, key):
+        self.sent.append(value)
+        if isinstance(value, int):
+            if value not in self.held or self.held[value][0] != key:
+                raise StaleText(f"StaleText: the bridge no longer holds text {value}")
+            return self.held[value][1]
+        return value.decode("utf-8") if isinstance(value, bytes) else value
+
+    def localGet(self, keys):
+        values = [self.local.get(k) for k in keys]
+        return Found([values, [self.hold(k, v) for k, v in zip(keys, values, strict=True)]])
+
+    def localChanged(self, keys, values):
+        texts = [self.text_of(v, k) for k, v in zip(keys, values, strict=True)]
+        return Found(k for k, t in zip(keys, texts, strict=True) if self.local.get(k) != t)
+
+    def localWrite(self, set_keys, set_values, remove, expect_keys, expect_values):
+        values = [self.text_of(v, k) for k, v in zip(set_keys, set_values, strict=True)]
+        expected = [self.text_of(v, k) for k, v in zip(expect_keys, expect_values, strict=True)]
+        changed = [k for k, e in zip(expect_keys, expected, strict=True) if self.local.get(k) != e]
+        if changed:
+            raise type("WriteConflict", (Exception,), {"name": "WriteConflict"})(f"WriteConflict: {changed}")
+        for key in remove:
+            self.local.pop(key, None)
+        self.local.update(zip(set_keys, values, strict=True))
+        for key in remove:
+            self.hold(key, None)
+        return Found(self.hold(k, v) for k, v in zip(set_keys, values, strict=True))
+
+    def countArray(self, value):
+        if isinstance(value, int):
+            self.sent.append(value)
+            text = self.held.get(value, (None, None))[1]
+            if text is None:
+                return -1
+        else:
+            text = self.text_of(value, None)
+        return RECORDS.count('"id"') if text == RECORDS else -1
+
+
+@pytest.fixture
+def bridge(monkeypatch):
+    monkeypatch.setattr(browser, "_HELD", {})
+    fake = FakeBridge({"airprompts_templates": TEXT, "airprompts_snippets": RECORDS, "theme": "dark"})
+    monkeypatch.setattr(browser, "js", type("js", (), {"airpromptsStorage": fake}))
+    return fake
+
+
+def run(coroutine):
+    return asyncio.run(coroutine)
+
+
+def test_a_text_read_goes_back_as_its_token(bridge):
+    storage = BrowserStorage(bridge)
+    got = run(storage.local_get(["airprompts_templates", "theme", "missing"]))
+    assert got == {"airprompts_templates": TEXT, "theme": "dark", "missing": None}
+    bridge.sent.clear()
+    assert run(storage.local_changed({"airprompts_templates": got["airprompts_templates"], "theme": "dark"})) == []
+    # The long text went back as its token; the short one, cheaper to send, as itself.
+    assert bridge.sent == [1, "dark"]
+    # An equal text, not the same object, is named by the token too.
+    bridge.sent.clear()
+    assert run(storage.local_changed({"airprompts_templates": "".join(list(TEXT))})) == []
+    assert bridge.sent == [1]
+
+
+def test_a_guarded_write_names_the_text_it_read_and_the_verification_the_text_it_wrote(bridge):
+    storage = BrowserStorage(bridge)
+    before = run(storage.local_get(["airprompts_templates"]))["airprompts_templates"]
+    new = TEXT.replace("R\u00e9sum\u00e9", "Zusammenfassung \u00e4\u00f6\u00fc")
+    bridge.sent.clear()
+    run(storage.local_write({"airprompts_templates": new}, expect={"airprompts_templates": before}))
+    assert bridge.sent[0] == new.encode("utf-8") and bridge.sent[1] == 1  # the new text crosses, the old is named
+    assert bridge.local["airprompts_templates"] == new
+    bridge.sent.clear()
+    assert run(storage.local_changed({"airprompts_templates": new})) == []
+    assert bridge.sent == [2]
+    # The text read before the write is no longer held: it crosses again, and differs.
+    bridge.sent.clear()
+    assert run(storage.local_changed({"airprompts_templates": before})) == ["airprompts_templates"]
+    assert bridge.sent == [before.encode("utf-8")]
+
+
+def test_a_stale_token_is_refused_and_the_text_sent_instead(bridge):
+    storage = BrowserStorage(bridge)
+    before = run(storage.local_get(["airprompts_templates"]))["airprompts_templates"]
+    # The bridge read the key again for someone else: token 1 is gone, Python still holds it.
+    bridge.localGet(["airprompts_templates"])
+    bridge.sent.clear()
+    run(storage.local_write({"theme": "light"}, expect={"airprompts_templates": before}))
+    assert bridge.sent == ["light", 1, "light", before.encode("utf-8")]
+    assert bridge.local["theme"] == "light"
+    # A guard on a changed value still fails, token or text.
+    bridge.local["airprompts_templates"] = "edited in another tab"
+    with pytest.raises(Exception, match="WriteConflict"):
+        run(storage.local_write({"theme": "dark"}, expect={"airprompts_templates": before}))
+    assert bridge.local["theme"] == "light"
+
+
+def test_a_removed_key_drops_its_held_text(bridge):
+    storage = BrowserStorage(bridge)
+    before = run(storage.local_get(["airprompts_templates"]))["airprompts_templates"]
+    run(storage.local_write({}, remove=["airprompts_templates"]))
+    assert ("local", "airprompts_templates") not in browser._HELD
+    bridge.sent.clear()
+    assert run(storage.local_changed({"airprompts_templates": before})) == ["airprompts_templates"]
+    assert bridge.sent == [before.encode("utf-8")]
+
+
+def test_the_record_count_names_the_text_read_by_its_token(bridge):
+    storage = BrowserStorage(bridge)
+    text = run(storage.local_get(["airprompts_snippets"]))["airprompts_snippets"]
+    assert len(text) >= HELD_MIN
+    bridge.sent.clear()
+    assert count_json_array(text) == 2
+    assert bridge.sent == [1]
+    # A text the bridge does not hold (another object) crosses itself; Python counts what JS refuses.
+    bridge.sent.clear()
+    copy = "".join(list(text))
+    assert count_json_array(copy) == 2 and bridge.sent == [copy.encode("utf-8")]
+    # What the browser does not count (this stand-in counts RECORDS only), Python counts.
+    assert count_json_array('[1, {"a": [2]}, "\u00e9"]') == 3
