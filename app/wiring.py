@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from app.core import jsonstream
 from app.core.events import EventBus
 from app.services.backup import BackupService
 from app.services.compatibility import CompatibilityLayer
@@ -49,7 +50,8 @@ def build(
     logger = MigrationLogger(storage, clock=clock, events=events, sink=sink)
     detach = bridge_logging(logger)
     monitor = PerformanceMonitor(clock=perf_clock, memory_probe=memory_probe)
-    backups = BackupService(storage, crypto, clock=clock)
+    count_array = migration_options.get("count_array", jsonstream.count_array)
+    backups = BackupService(storage, crypto, clock=clock, count_array=count_array)
     extra = {"sleep": sleep} if sleep is not None else {}
     migration = MigrationService(storage, backups, logger, monitor, events, lock, clock=clock, **extra, **migration_options)
     compatibility = CompatibilityLayer(storage, compat_lock if compat_lock is not None else lock, logger, clock=clock)

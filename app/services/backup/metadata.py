@@ -15,8 +15,10 @@ concatenated in index order.
 from __future__ import annotations
 
 import json
+from typing import Callable
 
 from app.core import jsonstream, keys
+from app.core.errors import InvalidInput
 from app.core.versions import parse_version_text
 from app.services.backup.chunks import State
 
@@ -58,8 +60,12 @@ def schema_version(state: State) -> str | None:
     return parse_version_text(state["local"].get(keys.SCHEMA_VERSION_KEY))
 
 
-def item_count(state: State) -> int:
-    """Return the records of the four collections where parseable, else the number of keys."""
+def item_count(state: State, count_array: Callable[[str], int] = jsonstream.count_array) -> int:
+    """Return the records of the four collections where parseable, else the number of keys.
+
+    A localStorage collection is counted by ``count_array`` (in the browser, the bridge's
+    JSON.parse of the text it already holds), not parsed again here.
+    """
     total, found = 0, False
     for name in keys.COLLECTIONS:
         target = keys.collection_key(name)
@@ -68,6 +74,13 @@ def item_count(state: State) -> int:
             raw = state[area].get(key)
             if raw is None:
                 continue
+            if area == "local":
+                try:
+                    total += count_array(raw)
+                except (ValueError, InvalidInput):  # not an array, NaN, too deep: the next source
+                    continue
+                found = True
+                break
             try:
                 value = jsonstream.loads(raw)  # deep nesting and NaN are ValueErrors here too
             except ValueError:

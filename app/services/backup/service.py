@@ -7,6 +7,7 @@ import logging
 import time
 from typing import Callable, Iterable
 
+from app.core import jsonstream
 from app.core.errors import InvalidInput
 from app.services.backup.chunks import State
 from app.services.backup.cipher import MIN_ITERATIONS, KeyRing
@@ -37,6 +38,7 @@ class BackupService:
         max_age_days: float = 7,
         chunk_chars: int = 256 * 1024,
         iterations: int = MIN_ITERATIONS,
+        count_array: Callable[[str], int] = jsonstream.count_array,
     ) -> None:
         if chunk_chars < 64:
             raise InvalidInput(f"chunk_chars must be at least 64, got {chunk_chars}")
@@ -56,6 +58,7 @@ class BackupService:
             self.log,
             chunk_chars=chunk_chars,
             iterations=iterations,
+            count_array=count_array,
         )
         self.restorer = BackupRestorer(self.store, self.reader, self.writer, crypto, clock, self.log)
         self.transfer = BackupTransfer(self.store, self.retention, crypto, clock, self.log)

@@ -31,6 +31,7 @@ class BackupWriter:
         *,
         chunk_chars: int,
         iterations: int,
+        count_array: Callable[[str], int] = jsonstream.count_array,
     ) -> None:
         self.store = store
         self.reader = reader
@@ -40,6 +41,7 @@ class BackupWriter:
         self.log = log
         self.chunk_chars = chunk_chars
         self.iterations = iterations
+        self.count_array = count_array
 
     async def create_full(
         self,
@@ -161,7 +163,7 @@ class BackupWriter:
                 "description": description,
                 "schemaVersion": schema_version if schema_version is not None else metadata.schema_version(current),
                 "keys": {"local": list(current["local"]), "app": list(current["app"])},
-                "itemCount": metadata.item_count(current),
+                "itemCount": metadata.item_count(current, self.count_array),
                 "sizeBytes": size_bytes,
                 "changed": {area: sum(v is not None for v in changes[area].values()) for area in AREAS},
                 "deleted": {area: [k for k, v in changes[area].items() if v is None] for area in AREAS},

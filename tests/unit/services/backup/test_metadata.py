@@ -6,7 +6,11 @@ import json
 
 import pytest
 
+from app.core import jsonstream
 from app.services.backup import metadata
+from app.services.crypto import PythonCrypto
+from app.storage.memory import MemoryLock, MemoryStorage
+from app.wiring import build
 
 
 def _state(local: dict[str, str], app: dict[str, str] | None = None) -> dict:
@@ -33,6 +37,30 @@ def test_item_count_takes_the_app_record_then_the_key_then_a_legacy_key():
     )
     # templates 2, workflows 3 (the record), snippets 1 (ap_ before the dashed spelling), folders unreadable.
     assert metadata.item_count(state) == 2 + 3 + 1
+
+
+def test_item_count_asks_the_given_counter_for_localstorage_texts_instead_of_parsing_them():
+    texts = {"airprompts_templates": '[{"id":"t1","content":"Grüße\\r\\n"}]', "airprompts_workflows": '{"not": "a list"}'}
+    asked: list[str] = []
+
+    def count(text: str) -> int:
+        asked.append(text)
+        return jsonstream.count_array(text) + 10  # a counter that answers differently proves it was used
+
+    assert metadata.item_count(_state(texts), count) == 11
+    assert asked == [texts["airprompts_templates"], texts["airprompts_workflows"]]
+
+
+def test_the_backup_service_counts_with_the_migrations_counter():
+    def count(text: str) -> int:
+        return jsonstream.count_array(text)
+
+    services = build(MemoryStorage(), PythonCrypto(), MemoryLock(), count_array=count)
+    try:
+        assert services.backups.writer.count_array is count
+        assert services.migration.count_array is count
+    finally:
+        services.detach_logging()
 
 
 def test_item_count_without_collections_counts_the_keys():
