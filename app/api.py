@@ -419,6 +419,8 @@ class Api:
                 dual_read,
             ),
             ("compatibilityLayer", "getDualReadMode"): Method(none, c.get_dual_read_mode),
+            ("compatibilityLayer", "getStored"): Method((arg("name", "name", text()),), c.get_stored),
+            ("compatibilityLayer", "getStoredKeys"): Method(none, c.get_stored_keys),
             ("backupService", "createFullBackup"): Method(
                 (
                     arg("description", "description", string(), required=False),
@@ -448,6 +450,7 @@ class Api:
             ("backupService", "exportBackup"): Method((arg("id", "backup_id", text()),), b.export_backup),
             ("backupService", "importBackup"): Method((arg("text", "text", text()),), b.import_backup),
             ("migrationLogger", "setLogLevel"): Method((arg("level", "level", one_of(*LEVELS, "WARNING")),), set_level),
+            ("migrationLogger", "getLogLevel"): Method(none, lambda: {"level": lg.level}),
             ("migrationLogger", "queryLogs"): Method(
                 (arg("query", "query", LOG_QUERY, required=False),), lambda query=None: lg.query_logs(**(query or {}))
             ),

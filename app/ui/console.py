@@ -1,8 +1,8 @@
-"""The migration console on index.html: it listens to the app's events and calls the services.
+"""The migration console on index.html: it listens to the app's events and calls the API.
 
-Every call goes through the same ``Api`` the web app uses (``window.airprompts``), so the
-console sees the documented camelCase shapes and error names. User data reaches the
-page only as text (see ``app/ui/dom.py``).
+Every call and every event goes through ``window.airprompts`` as JSON (``app/ui/client.py``),
+exactly as a host app gets them: the console never reaches a service or the storage
+itself. User data reaches the page only as text (see ``app/ui/dom.py``).
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from typing import Any, Awaitable, Callable, Mapping
 import js
 from pyodide.ffi import create_proxy
 
-from app.core.errors import MigrateError, describe
-from app.core.keys import is_app_key
+from app.core.errors import describe
 from app.ui import chart
 from app.ui import format as fmt
+from app.ui.client import ApiError, Client
 from app.ui.dom import Listeners, by_id, download, el, fill, pretty_json, set_text, show
 
 log = logging.getLogger(__name__)
@@ -49,9 +49,8 @@ DEFAULT_NEXT_STEP = (
 class Console:
     """Own the console page: its listeners, its event subscriptions and what it shows."""
 
-    def __init__(self, services: Any, api: Any) -> None:
-        self.services = services
-        self.api = api
+    def __init__(self, client: Client) -> None:
+        self.client = client
         self.listeners = Listeners()
         self.run_state = "idle"  # idle | starting | running | paused | done | failed
         self.backups: dict[str, dict] = {}
@@ -73,21 +72,20 @@ class Console:
     async def start(self) -> None:
         """Wire the controls and the app events, then fill every panel."""
         self._bind()
-        events = self.services.events
         for name in ("progress", "phase", "complete", "failed", "backup", "log"):
-            self.listeners.subscribe(events.subscribe(name, self._on_event))
+            self.listeners.subscribe(self.client.on(name, self._on_event))
         for name in ("progress", "phase", "complete", "failed"):
             # Another tab's run, relayed by static/js/api.js (detail.remote): this page shows it too.
             self.listeners.on(js.window, f"airprompts:{name}", lambda event, name=name: self._on_remote(name, event))
-        by_id("logs-record-level").value = self.services.logger.level
         await asyncio.gather(
+            self._guard(self.show_record_level()),
             self._guard(self.refresh_status()),
             self._guard(self.refresh_backups()),
             self._guard(self.refresh_logs()),
             self._guard(self.refresh_history()),
             self._guard(self.refresh_progress()),
+            self._guard(self.refresh_performance()),
         )
-        self.refresh_performance()
         for button_id in (
             "status-refresh",
             "dry-run",
@@ -130,13 +128,13 @@ class Console:
         on(by_id("logs-download-csv"), "click", self._action("logs-download-csv", lambda: self.download_logs("csv")))
         on(by_id("history-refresh"), "click", self._action("history-refresh", self.refresh_history))
         on(by_id("quarantine-download"), "click", self._action("quarantine-download", self.download_quarantine))
-        on(by_id("performance-refresh"), "click", lambda _e: self.refresh_performance())
+        on(by_id("performance-refresh"), "click", self._action("performance-refresh", self.refresh_performance))
         on(by_id("confirm-dialog"), "close", self._on_dialog_close)
 
     # ------------------------------------------------------------------ plumbing
     async def call(self, service: str, method: str, *args: Any) -> Any:
         """Call ``airprompts.<service>.<method>(*args)`` and return its plain result."""
-        return await self.api.call(service, method, list(args))
+        return await self.client.call(service, method, *args)
 
     def _action(self, button_id: str, work: Callable[[], Awaitable[Any]]) -> Callable[[Any], None]:
         """Return a DOM handler running ``work`` once at a time, with ``button_id`` busy meanwhile."""
@@ -167,7 +165,7 @@ class Console:
         """Await ``work``; show a failure as a notice instead of raising."""
         try:
             return await work
-        except MigrateError as exc:
+        except ApiError as exc:
             self.notify(f"{exc.name}: {exc.message}")
         except Exception as exc:  # the console must stay usable whatever a service does
             log.exception("console action failed")
@@ -244,20 +242,13 @@ class Console:
         perf.drain()
         perf.startFrameSampling()
 
-    def _feed_browser_measurements(self, *, stop: bool = False) -> None:
-        """Pass the long tasks and frame gaps the page measured to the performance monitor."""
+    def _stop_measuring(self) -> None:
+        """Stop sampling frames; what was measured reaches the monitor through ``getMetrics``."""
         perf = getattr(js, "airpromptsPerf", None)
         if not perf or self._measured_run is None:
             return
-        long_tasks, gaps = perf.drain().to_py()
-        monitor = self.services.monitor
-        for _start, duration in long_tasks:
-            monitor.record_long_task(float(duration))
-        for gap in gaps:
-            monitor.record_frame_gap(float(gap))
-        if stop:
-            perf.stopFrameSampling()
-            self._measured_run = None
+        perf.stopFrameSampling()
+        self._measured_run = None
 
     def _on_frame(self, _timestamp: Any = None) -> None:
         self._frame_pending = False
@@ -269,8 +260,7 @@ class Console:
         now = float(js.performance.now())
         if now - self._last_metrics_ms >= METRICS_INTERVAL_MS:
             self._last_metrics_ms = now
-            self._feed_browser_measurements()
-            self.refresh_performance()
+            self.listeners.spawn(self._guard(self.refresh_performance()))
 
     # ------------------------------------------------------------------ status and dry run
     async def refresh_status(self) -> None:
@@ -304,7 +294,7 @@ class Console:
         if status.get("running") and self.run_state == "idle":
             # A run this page did not start (another tab, or the automatic start); after an outcome the
             # service may still report its own run as running for a moment while it releases the lock.
-            if self.services.migration.get_migration_progress().get("running"):
+            if (await self.call("dataMigrationService", "getMigrationProgress") or {}).get("running"):
                 self._set_run_state("paused" if status.get("paused") else "running")
             else:
                 self._set_run_state("remote")
@@ -317,32 +307,25 @@ class Console:
             "dataMigrationService", "dryRun", {"batchSize": options["batchSize"]} if options.get("batchSize") else None
         )
         report = report if isinstance(report, Mapping) else {}
-        raw = await self._raw_sources(report.get("sources") or {})
+        raw = await self._stored_sources(report.get("sources") or {})
         samples = await self._samples(report, raw)
         self._show_report(report, raw, samples)
         section = by_id("dry-run-result")
         show(section, True)
         section.scrollIntoView(js.Object.fromEntries([["block", "nearest"]]))
 
-    async def _raw_sources(self, sources: Mapping[str, Any]) -> dict[str, list]:
-        """Return each source's records as stored, to name the records a report lists by index."""
+    async def _stored_sources(self, sources: Mapping[str, Any]) -> dict[str, list]:
+        """Return the records of each collection source as stored, to name the records a report lists by index."""
         raw: dict[str, list] = {}
-        storage = self.services.storage
-        for source_key, info in sources.items():
-            try:
-                if isinstance(info, Mapping) and info.get("location") == "app":
-                    name = source_key.split(":", 1)[-1]
-                    text = (await storage.app_get([name])).get(name)
-                    record = json.loads(text) if text else None
-                    value = record.get("value") if isinstance(record, dict) else None
-                    value = json.loads(value) if isinstance(value, str) else value
-                else:
-                    text = (await storage.local_get([source_key])).get(source_key)
-                    value = json.loads(text) if text else None
-            except ValueError:
-                value = None
-            if isinstance(value, list):
-                raw[source_key] = value
+        kinds = {info.get("kind") for info in sources.values() if isinstance(info, Mapping)}
+        for kind in (k for k in COLLECTIONS if k in kinds):
+            stored = await self.call("compatibilityLayer", "getStored", kind) or {}
+            value = stored.get("value")
+            # Indexes name positions in one stored array: legacy keys merged on read have none of their own.
+            if stored.get("location") in ("app", "local") and isinstance(value, list):
+                for source_key, info in sources.items():
+                    if isinstance(info, Mapping) and stored.get("sourceKey") in (source_key, info.get("sourceKey")):
+                        raw[source_key] = value
         return raw
 
     async def _samples(self, report: Mapping[str, Any], raw: Mapping[str, list]) -> list[tuple[str, Any, Any]]:
@@ -424,7 +407,7 @@ class Console:
         self._show_progress({"processed": 0, "total": 0, "percent": 0, "running": True, "phase": "starting"})
         try:
             await self.call("dataMigrationService", "startProgressiveMigration", self._run_options())
-        except MigrateError as exc:
+        except ApiError as exc:
             self._set_run_state("remote" if exc.name == "MigrationInProgress" else "idle")
             raise
         except BaseException:
@@ -506,7 +489,7 @@ class Console:
     async def _finished(self, payload: Mapping[str, Any], *, failed: bool) -> None:
         """Show the outcome of a run, then refresh every panel it changed."""
         result = dict(payload.get("result") or payload) if isinstance(payload, Mapping) else {}
-        self._feed_browser_measurements(stop=True)
+        self._stop_measuring()
         if not failed and result.get("success") is False:
             failed = True
         self._set_run_state("failed" if failed else "done")
@@ -529,8 +512,8 @@ class Console:
             self._guard(self.refresh_backups()),
             self._guard(self.refresh_history()),
             self._guard(self.refresh_logs()),
+            self._guard(self.refresh_performance()),
         )
-        self.refresh_performance()
 
     def _show_result(self, result: Mapping[str, Any], failed: bool) -> None:
         box = by_id("run-result")
@@ -688,7 +671,8 @@ class Console:
     async def restore_backup(self, backup_id: str) -> None:
         """Confirm, then bring the app data back to a backup's state."""
         meta = self._meta(backup_id)
-        current = await self._current_keys()
+        now = await self.call("compatibilityLayer", "getStoredKeys") or {}
+        current = [*(now.get("local") or []), *(f"AirPromptsDB:{k}" for k in now.get("app") or [])]
         keys = meta.get("keys") or {}
         in_backup = [*(keys.get("local") or []), *(f"AirPromptsDB:{k}" for k in keys.get("app") or [])]
         removed = sorted(k for k in current if k not in set(in_backup))
@@ -723,12 +707,6 @@ class Console:
             + (f" Safety backup of the previous data: {safety}." if safety else ""),
             "info",
         )
-
-    async def _current_keys(self) -> list[str]:
-        storage = self.services.storage
-        local = [k for k in await storage.local_keys() if is_app_key(k)]
-        app = [f"AirPromptsDB:{k}" for k in await storage.app_keys()]
-        return sorted(local) + sorted(app)
 
     async def delete_backup(self, backup_id: str) -> None:
         """Confirm, then delete a backup."""
@@ -836,6 +814,10 @@ class Console:
             + ".",
         )
 
+    async def show_record_level(self) -> None:
+        """Show the minimum level the logger keeps."""
+        by_id("logs-record-level").value = (await self.call("migrationLogger", "getLogLevel"))["level"]
+
     async def set_record_level(self) -> None:
         """Change the minimum level the logger keeps."""
         answer = await self.call("migrationLogger", "setLogLevel", str(by_id("logs-record-level").value))
@@ -856,7 +838,7 @@ class Console:
             rows = [el("tr", el("td", "No migration has run in this browser yet.", cls="empty", colspan=7))]
         fill(by_id("history-body"), *rows)
         quarantine = await self.call("dataMigrationService", "getQuarantine")
-        self.quarantine = _quarantine_items(quarantine)
+        self.quarantine = list(quarantine) if isinstance(quarantine, list) else []
         items = [_quarantine_item(entry) for entry in self.quarantine[:LIST_LIMIT]]
         if len(self.quarantine) > LIST_LIMIT:
             items.append(el("li", f"… and {len(self.quarantine) - LIST_LIMIT} more: download the quarantine to see all.",
@@ -869,13 +851,9 @@ class Console:
         download("airprompts-quarantine.json", "application/json", pretty_json(self.quarantine))
 
     # ------------------------------------------------------------------ performance
-    def refresh_performance(self) -> None:
+    async def refresh_performance(self) -> None:
         """Show the performance monitor's figures and chart."""
-        try:
-            metrics = self.services.monitor.get_metrics()
-        except Exception:
-            log.exception("performance metrics failed")
-            return
+        metrics = await self.call("performanceMonitor", "getMetrics") or {}
         batches = metrics.get("batches") or {}
         memory = metrics.get("memory") or {}
         current, peak = memory.get("current") or {}, memory.get("peak") or {}
@@ -987,15 +965,6 @@ def _history_row(run: Mapping[str, Any]) -> Any:
     )
 
 
-def _quarantine_items(value: Any) -> list:
-    if isinstance(value, Mapping):
-        for key in ("records", "items", "quarantine", "entries"):
-            if isinstance(value.get(key), list):
-                return list(value[key])
-        return [value] if value else []
-    return list(value) if isinstance(value, list) else []
-
-
 def _quarantine_item(entry: Any) -> Any:
     record = entry.get("record", entry) if isinstance(entry, Mapping) else entry
     errors = fmt.error_lines(entry.get("errors") if isinstance(entry, Mapping) else None)
@@ -1086,9 +1055,9 @@ def _int_or_none(value: Any) -> int | None:
         return None
 
 
-async def mount(services: Any, api: Any) -> Console:
+async def mount(client: Client) -> Console:
     """Build the console on the page and return it (``close`` frees its listeners)."""
-    console = Console(services, api)
+    console = Console(client)
     try:
         await console.start()
     except Exception as exc:  # the API must still become ready when the console cannot start

@@ -18,7 +18,16 @@ export const METHODS = {
     "getQuarantine",
     "recover",
   ],
-  compatibilityLayer: ["get", "save", "isMigrated", "getMigrationStats", "setDualReadMode", "getDualReadMode"],
+  compatibilityLayer: [
+    "get",
+    "save",
+    "isMigrated",
+    "getMigrationStats",
+    "setDualReadMode",
+    "getDualReadMode",
+    "getStored",
+    "getStoredKeys",
+  ],
   backupService: [
     "createFullBackup",
     "createIncrementalBackup",
@@ -29,7 +38,7 @@ export const METHODS = {
     "exportBackup",
     "importBackup",
   ],
-  migrationLogger: ["setLogLevel", "queryLogs", "exportLogs", "log"],
+  migrationLogger: ["setLogLevel", "getLogLevel", "queryLogs", "exportLogs", "log"],
   performanceMonitor: ["getMetrics"],
 };
 

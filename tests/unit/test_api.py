@@ -83,6 +83,8 @@ BAD_CALLS: dict[tuple[str, str], list[tuple[list, str | None]]] = {
         ([True, 0], "durationMs"),
     ],
     ("compatibilityLayer", "getDualReadMode"): [([True], None)],
+    ("compatibilityLayer", "getStored"): [([], "name"), ([3], "name"), ([["templates"]], "name")],
+    ("compatibilityLayer", "getStoredKeys"): [(["local"], None)],
     ("backupService", "createFullBackup"): [
         ([42], "description"),
         (["før flytning", {"password": "x"}], "options"),
@@ -102,6 +104,7 @@ BAD_CALLS: dict[tuple[str, str], list[tuple[list, str | None]]] = {
     ("backupService", "exportBackup"): [([], "id"), ([{"id": "bk-1"}], "id")],
     ("backupService", "importBackup"): [([], "text"), ([{"format": "airprompts-migrate-backup"}], "text")],
     ("migrationLogger", "setLogLevel"): [([], "level"), (["LOUD"], "level"), ([3], "level")],
+    ("migrationLogger", "getLogLevel"): [(["INFO"], None)],
     ("migrationLogger", "queryLogs"): [
         ([{"lvl": "INFO"}], "query"),
         ([{"limit": -1}], "query"),
@@ -268,3 +271,33 @@ def test_camel_keys_renames_api_members_only():
         "record": {"folder_id": "x"},
         "conflicts": [{"keptFrom": "templates", "kept": {"created_at": "2024"}}],
     }
+
+
+async def test_stored_value_keys_and_log_level_are_read_without_upgrading_or_writing():
+    api = make_api()
+    storage = api.services.storage
+    legacy_like = [{"id": 7, "name": "Résumé “court” 📝", "content": "Line 1\r\nLine 2", "folder_id": "écrits"}]
+    await storage.local_write(
+        {
+            "airprompts_schema_version": '"1.0.0"',
+            "airprompts_templates": json.dumps(legacy_like, ensure_ascii=False),
+            "airprompts_todos": "[]",
+            "someone_else": "x",
+        }
+    )
+    before = dict(await storage.local_get(await storage.local_keys()))
+    stored = await api.call("compatibilityLayer", "getStored", ["airprompts_templates"])
+    assert stored == {
+        "name": "templates",
+        "location": "local",
+        "sourceKey": "airprompts_templates",
+        "sources": ["airprompts_templates"],
+        "value": legacy_like,  # the user's data as stored: snake_case kept, numeric id kept
+    }
+    missing = await api.call("compatibilityLayer", "getStored", ["snippets"])
+    assert missing["location"] is None and missing["value"] is None
+    keys_now = await api.call("compatibilityLayer", "getStoredKeys", [])
+    assert keys_now == {"local": ["airprompts_schema_version", "airprompts_templates", "airprompts_todos"], "app": []}
+    assert dict(await storage.local_get(await storage.local_keys())) == before
+    await api.call("migrationLogger", "setLogLevel", ["error"])
+    assert await api.call("migrationLogger", "getLogLevel", []) == {"level": "ERROR"}
