@@ -1,11 +1,12 @@
 """Entry point of the browser app: wire the services to the browser and publish window.airprompts.
 
-It runs in one of two realms, both of which set ``js.airpromptsHost`` first:
-the console page itself (PyScript, static/js/boot.js), or a Worker
-(static/js/worker.js, started by static/js/loader.js on the host app's pages).
-The host object gives the page's query string and options, whether a console
-is to be mounted, and the ``ready``/``fail`` signals; everything else reaches
-the page through the storage, crypto and event bridges.
+It runs in the engine's Worker (static/js/worker.js), started by static/js/loader.js
+on the host app's pages and by static/js/console.js on the console page; test pages
+may run it on their own main thread through PyScript (static/js/boot.js). Each sets
+``js.airpromptsHost`` first: the page's query string and options, whether a console
+is to be mounted (with the page's elements, for app/ui/dom.py), and the
+``ready``/``fail`` signals; everything else reaches the page through the storage,
+crypto, event and console (``js.airpromptsUi``) bridges.
 """
 
 from __future__ import annotations
@@ -178,6 +179,11 @@ async def start() -> None:
     if js.airpromptsHost.console:
         from app.ui.client import Client
         from app.ui.console import mount
+        from app.ui.dom import document
+
+        # The console's page changes go out through js.airpromptsUi; its events come in here.
+        js.__airpromptsUi = create_proxy(document.receive)  # lives as long as the page
+        document.connect(js.airpromptsUi.post, json.loads(str(getattr(js.airpromptsHost, "ui", None) or "{}")))
 
         def subscribe(name: str, listener: Any) -> Any:
             # The detail a host's CustomEvent carries: the same JSON text, read back.

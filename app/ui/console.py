@@ -8,23 +8,22 @@ itself. User data reaches the page only as text (see ``app/ui/dom.py``).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
+import time
 from typing import Any, Awaitable, Callable, Mapping
-
-import js
-from pyodide.ffi import create_proxy
 
 from app.core.errors import describe
 from app.ui import chart
 from app.ui import format as fmt
 from app.ui.client import ApiError, Client
-from app.ui.dom import Listeners, by_id, download, el, fill, pretty_json, set_text, show
+from app.ui.dom import WINDOW, Listeners, by_id, download, el, fill, pretty_json, set_text, show
 
 log = logging.getLogger(__name__)
 
 # Minimum time between two live refreshes of the performance panel during a run.
 METRICS_INTERVAL_MS = 700
+# A burst of progress events paints once per frame (the page applies each message at once).
+FRAME_S = 1 / 60
 LOGS_REFRESH_DELAY_S = 1.0
 REFRESH_AFTER_RUN_S = 0.15
 LIST_LIMIT = 200
@@ -62,8 +61,6 @@ class Console:
         self._logs_refresh: asyncio.Task | None = None
         self._backups_refresh: asyncio.Task | None = None
         self._dialog_future: asyncio.Future | None = None
-        self._measured_run: str | None = None
-        self.js_frame = create_proxy(self._on_frame)
 
     def __repr__(self) -> str:
         return f"<Console state={self.run_state} backups={len(self.backups)}>"
@@ -76,7 +73,7 @@ class Console:
             self.listeners.subscribe(self.client.on(name, self._on_event))
         for name in ("progress", "phase", "complete", "failed"):
             # Another tab's run, relayed by static/js/api.js (detail.remote): this page shows it too.
-            self.listeners.on(js.window, f"airprompts:{name}", lambda event, name=name: self._on_remote(name, event))
+            self.listeners.on(WINDOW, f"airprompts:{name}", lambda event, name=name: self._on_remote(name, event))
         await asyncio.gather(
             self._guard(self.show_record_level()),
             self._guard(self.refresh_status()),
@@ -106,9 +103,8 @@ class Console:
         by_id("console").dataset.state = "ready"
 
     def close(self) -> None:
-        """Remove every listener and subscription; free the frame callback."""
+        """Remove every listener and subscription."""
         self.listeners.close()
-        self.js_frame.destroy()
 
     def _bind(self) -> None:
         on = self.listeners.on
@@ -199,10 +195,8 @@ class Console:
             if not self._frame_pending:
                 # Coalesce a burst of progress events into one paint.
                 self._frame_pending = True
-                js.requestAnimationFrame(self.js_frame)
+                asyncio.get_running_loop().call_later(FRAME_S, self._on_frame)
         elif name == "phase":
-            if payload.get("runId") and payload.get("runId") != self._measured_run:
-                self._measure_browser(payload.get("runId"))
             phase = payload.get("phase") or payload.get("name")
             if phase:
                 set_text("run-phase", phase)
@@ -223,32 +217,15 @@ class Console:
 
     def _on_remote(self, name: str, event: Any) -> None:
         detail = event.detail
-        if not detail or getattr(detail, "remote", False) is not True:
+        if not isinstance(detail, dict) or detail.get("remote") is not True:
             return  # this tab's own events arrive through the event bus
-        payload = json.loads(js.JSON.stringify(detail))
+        payload = dict(detail)
         payload.pop("runId", None)  # not this page's run: nothing of it to measure here
         if name in ("progress", "phase") and self.run_state not in ("starting", "running", "paused"):
             self._set_run_state("remote")
         if name in ("complete", "failed") and self.run_state != "remote":
             return
         self._on_event(name, payload)
-
-    def _measure_browser(self, run_id: str | None) -> None:
-        """Start sampling frames for run ``run_id``, dropping what the browser measured before it."""
-        self._measured_run = run_id
-        perf = getattr(js, "airpromptsPerf", None)
-        if not perf:
-            return
-        perf.drain()
-        perf.startFrameSampling()
-
-    def _stop_measuring(self) -> None:
-        """Stop sampling frames; what was measured reaches the monitor through ``getMetrics``."""
-        perf = getattr(js, "airpromptsPerf", None)
-        if not perf or self._measured_run is None:
-            return
-        perf.stopFrameSampling()
-        self._measured_run = None
 
     def _on_frame(self, _timestamp: Any = None) -> None:
         self._frame_pending = False
@@ -257,7 +234,7 @@ class Console:
             # A frame queued before the outcome must not paint over it.
             return
         self._show_progress(progress)
-        now = float(js.performance.now())
+        now = time.monotonic() * 1000
         if now - self._last_metrics_ms >= METRICS_INTERVAL_MS:
             self._last_metrics_ms = now
             self.listeners.spawn(self._guard(self.refresh_performance()))
@@ -312,7 +289,7 @@ class Console:
         self._show_report(report, raw, samples)
         section = by_id("dry-run-result")
         show(section, True)
-        section.scrollIntoView(js.Object.fromEntries([["block", "nearest"]]))
+        section.scrollIntoView({"block": "nearest"})
 
     async def _stored_sources(self, sources: Mapping[str, Any]) -> dict[str, list]:
         """Return the records of each collection source as stored, to name the records a report lists by index."""
@@ -489,7 +466,6 @@ class Console:
     async def _finished(self, payload: Mapping[str, Any], *, failed: bool) -> None:
         """Show the outcome of a run, then refresh every panel it changed."""
         result = dict(payload.get("result") or payload) if isinstance(payload, Mapping) else {}
-        self._stop_measuring()
         if not failed and result.get("success") is False:
             failed = True
         self._set_run_state("failed" if failed else "done")
@@ -558,7 +534,7 @@ class Console:
             )
         fill(by_id("run-result-facts"), *facts)
         show(box, True)
-        box.focus(js.Object.fromEntries([["preventScroll", True]]))
+        box.focus({"preventScroll": True})
 
     # ------------------------------------------------------------------ backups
     async def refresh_backups(self) -> None:
@@ -607,8 +583,8 @@ class Console:
         )
 
     def _on_backup_click(self, event: Any) -> None:
-        button = event.target.closest("button[data-action]")
-        if not button or button.disabled:  # closest() answers a JS null, which is falsy, not None
+        button = event.action  # the clicked element's closest [data-action], as the page found it
+        if button is None or button.disabled or button.tagName != "BUTTON":
             return
         action = button.dataset.action
         backup_id = button.dataset.backupId
@@ -733,13 +709,14 @@ class Console:
 
     async def import_backup(self) -> None:
         """Import the backup file the user picked."""
-        files = by_id("backup-file").files
-        if not files or files.length == 0:
+        files = by_id("backup-file").files  # the texts of the picked files, sent with the click
+        if not files:
             self.notify("Choose a backup file first (a .json file exported from this console).")
             return
-        text = await files.item(0).text()
+        text = files[0]
         meta = await self.call("backupService", "importBackup", str(text))
         by_id("backup-file").value = ""
+        by_id("backup-file").files = []
         await self.refresh_backups()
         if meta.get("alreadyImported"):
             self.notify(f"This file is backup {_backup_name(meta)}, already stored as {meta.get('id')}: not imported again.", "info")
@@ -896,6 +873,7 @@ def _row_button(label: str, action: str, backup_id: str, description: str, *, cl
         "button",
         label,
         type="button",
+        id=f"backup-{action}-{backup_id}",
         cls=cls,
         data_action=action,
         data_backup_id=backup_id,
@@ -1062,7 +1040,7 @@ async def mount(client: Client) -> Console:
         await console.start()
     except Exception as exc:  # the API must still become ready when the console cannot start
         log.exception("the console failed to start")
-        boot = js.document.getElementById("boot")
+        boot = by_id("boot")
         if boot:
             boot.textContent = f"The console failed to start: {describe(exc)}"
             boot.dataset.state = "failed"
