@@ -381,6 +381,12 @@ class Api:
             await lg.flush()
             return entry
 
+        async def wait_until_idle() -> Any:
+            # Another tab's run ends, or its tab closes (its lock goes with it): then recover what it
+            # left in the journal, as a reload of this page would (resume or roll back).
+            await s.lock.wait_released()
+            return await m.recover()
+
         run_opts = options(*RUN_OPTIONS)
         none: tuple[Param, ...] = ()
         return {
@@ -406,6 +412,7 @@ class Api:
                 (arg("runId", "run_id", text(), required=False),), lambda run_id=None: m.get_quarantine(run_id)
             ),
             ("dataMigrationService", "recover"): Method(none, m.recover),
+            ("dataMigrationService", "waitUntilIdle"): Method(none, wait_until_idle),
             ("compatibilityLayer", "get"): Method((arg("name", "name", text()),), c.get),
             # value null is a value (the service decides whether it may be saved); omitted is not.
             ("compatibilityLayer", "save"): Method((arg("name", "name", text()), arg("value", "value", anything())), c.save),

@@ -61,6 +61,7 @@ class Console:
         self._logs_refresh: asyncio.Task | None = None
         self._backups_refresh: asyncio.Task | None = None
         self._dialog_future: asyncio.Future | None = None
+        self._other_tab: asyncio.Task | None = None
 
     def __repr__(self) -> str:
         return f"<Console state={self.run_state} backups={len(self.backups)}>"
@@ -451,6 +452,29 @@ class Console:
         set_text("run-state", labels.get(state, state))
         by_id("run-panel").dataset.runState = state
         self._sync_run_buttons()
+        if state == "remote" and (self._other_tab is None or self._other_tab.done()):
+            self._other_tab = self.listeners.spawn(self._guard(self._after_other_tab()))
+
+    async def _after_other_tab(self) -> None:
+        """Wait for another tab's run to end or its tab to close; show what recovering it left."""
+        outcome = await self.call("dataMigrationService", "waitUntilIdle")
+        if self.run_state == "remote":  # not when its outcome arrived through the relay, or this page ran it
+            self._set_run_state("idle")
+        if isinstance(outcome, Mapping) and outcome.get("outcome") not in (None, "locked"):
+            said = {
+                "completed": "This tab finished it: your data is migrated.",
+                "rolled-back": "This tab rolled it back: your data is as it was before that run.",
+                "failed": "It could not be finished; your data was restored as it was before that run.",
+                "discarded": "Your data had changed since, so it was not applied; your data is as you left it.",
+            }.get(str(outcome.get("outcome")), "")
+            self.notify(f"The tab that was migrating closed before the end. {said}".strip(), "info")
+        await asyncio.gather(
+            self._guard(self.refresh_status()),
+            self._guard(self.refresh_progress()),
+            self._guard(self.refresh_history()),
+            self._guard(self.refresh_backups()),
+            self._guard(self.refresh_logs()),
+        )
 
     def _sync_run_buttons(self) -> None:
         # Another tab's run is watched, never driven from here: no Start, Pause or Resume.

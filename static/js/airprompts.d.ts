@@ -520,6 +520,11 @@ export interface DataMigrationService {
   getLastReport(): Promise<MigrationReport | null>;
   getQuarantine(runId?: string | null): Promise<QuarantineRecord[]>;
   recover(): Promise<RecoverResult | null>;
+  /**
+   * Resolves once no tab runs a migration (the run ended, or its tab closed), after recovering
+   * what a closed tab left (as recover() does): with recover()'s answer.
+   */
+  waitUntilIdle(): Promise<RecoverResult | null>;
 }
 
 export interface CompatibilityLayer {

@@ -17,6 +17,7 @@ export const METHODS = {
     "getLastReport",
     "getQuarantine",
     "recover",
+    "waitUntilIdle",
   ],
   compatibilityLayer: [
     "get",

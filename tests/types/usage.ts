@@ -62,6 +62,8 @@ export async function hostApp(): Promise<string[]> {
   const storedKeys: string[] = [...(await api.compatibilityLayer.getStoredKeys()).local, ...(where ? [where] : [])];
   // @ts-expect-error: getStored takes a data name
   await api.compatibilityLayer.getStored("templatez");
+  const afterOtherTab = await api.dataMigrationService.waitUntilIdle();
+  const outcome: string | undefined = afterOtherTab?.outcome;
   const stats = await api.compatibilityLayer.getMigrationStats();
   const inIdb: boolean = stats.collections.templates.location === "app";
 
@@ -117,7 +119,7 @@ export async function hostApp(): Promise<string[]> {
     if (failed.name === "BackupNotFound") return [failed.details?.backupId ?? "", String(which)];
   }
   void [target, from, legacy, sourceKey, backupId, keptFrom, eta, quarantinedFrom, wouldMigrate, failure, theme];
-  void [performance, savedTo, remaining, inIdb, verified, safety, level, context, csv, p95, storedKeys, recording];
+  void [performance, savedTo, remaining, inIdb, verified, safety, level, context, csv, p95, storedKeys, recording, outcome];
   return templates.map((t) => t.name);
 }
 

@@ -1,8 +1,11 @@
 """The camelCase API table matches static/js/api.js, and dispatch answers plain JSON, errors included."""
 
+import asyncio
 import json
 import re
 from pathlib import Path
+
+import pytest
 
 from app.api import Api
 from app.services.crypto import PythonCrypto
@@ -71,6 +74,7 @@ BAD_CALLS: dict[tuple[str, str], list[tuple[list, str | None]]] = {
     ("dataMigrationService", "getLastReport"): [(["mig-1"], None)],
     ("dataMigrationService", "getQuarantine"): [([123], "runId"), ([""], "runId"), ([["mig-1"]], "runId")],
     ("dataMigrationService", "recover"): [([{}], None)],
+    ("dataMigrationService", "waitUntilIdle"): [([5000], None)],
     ("compatibilityLayer", "get"): [([], "name"), ([7], "name"), ([{"name": "templates"}], "name")],
     ("compatibilityLayer", "save"): [([], "name"), (["templates"], "value"), ([42, []], "name")],
     ("compatibilityLayer", "isMigrated"): [([], "name"), ([False], "name")],
@@ -301,3 +305,42 @@ async def test_stored_value_keys_and_log_level_are_read_without_upgrading_or_wri
     assert dict(await storage.local_get(await storage.local_keys())) == before
     await api.call("migrationLogger", "setLogLevel", ["error"])
     assert await api.call("migrationLogger", "getLogLevel", []) == {"level": "ERROR"}
+
+
+async def test_wait_until_idle_recovers_the_run_a_closed_tab_left():
+    class TabClosed(BaseException):
+        """The tab closed: nothing after this point runs."""
+
+    templates = [{"id": i, "name": f"Modèle “{i}” ✍️", "content": f"Ligne {i}\r\n終わり", "created_at": "2024-01-01T00:00:00.000Z"}
+                 for i in range(90)]
+    storage = MemoryStorage(local={"airprompts_schema_version": '"1.0.0"', "airprompts_templates": json.dumps(templates)})
+    registry: set[str] = set()
+    first = Api(build(storage, PythonCrypto(), MemoryLock(registry=registry)))
+    staged = 0
+
+    def close_mid_run(operation, detail):
+        nonlocal staged
+        if operation == "own_write" and any(getattr(op, "store", "") == "staging" for op in detail):
+            staged += 1
+            if staged == 2:
+                raise TabClosed()
+
+    storage.fault = close_mid_run
+    with pytest.raises(TabClosed):
+        await first.call("dataMigrationService", "runPendingMigrations", [{"batchSize": 30}])
+    storage.fault = None
+    registry.add("airprompts-migration")  # the closed tab's lock, until its page is gone
+    second = Api(build(storage, PythonCrypto(), MemoryLock(registry=registry)))
+    assert (await second.call("dataMigrationService", "checkMigrationStatus", []))["running"] is True
+    waiting = asyncio.ensure_future(second.call("dataMigrationService", "waitUntilIdle", []))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()  # the other tab still holds the lock
+    assert storage.local["airprompts_schema_version"] == '"1.0.0"'
+    registry.discard("airprompts-migration")  # the tab is gone, its lock with it
+    outcome = await asyncio.wait_for(waiting, 5)
+    assert outcome["outcome"] == "completed"
+    stored = json.loads(storage.local["airprompts_templates"])
+    assert [t["id"] for t in stored] == [str(i) for i in range(90)]  # nothing lost, nothing twice
+    assert stored[89]["content"] == "Ligne 89\r\n終わり"
+    assert storage.local["airprompts_schema_version"] == '"3.0.0"'
+    assert (await second.call("dataMigrationService", "checkMigrationStatus", []))["running"] is False
