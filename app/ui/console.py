@@ -198,7 +198,7 @@ class Console:
                 self._frame_pending = True
                 asyncio.get_running_loop().call_later(FRAME_S, self._on_frame)
         elif name == "phase":
-            phase = payload.get("phase") or payload.get("name")
+            phase = payload.get("phase")
             if phase:
                 set_text("run-phase", phase)
                 if self._progress is not None:
@@ -263,7 +263,7 @@ class Console:
             by_id("legacy-keys"),
             *([el("li", el("code", key)) for key in legacy] or [el("li", "None.", cls="empty")]),
         )
-        steps = status.get("steps") or (status.get("plan") or {}).get("steps") or []
+        steps = (status.get("plan") or {}).get("steps") or []
         step_items = [el("li", fmt.step_label(step)) for step in steps]
         if not step_items:
             message = "Nothing to do: the data is already at the target version." if not needed else "Record the target version."
@@ -489,7 +489,7 @@ class Console:
 
     async def _finished(self, payload: Mapping[str, Any], *, failed: bool) -> None:
         """Show the outcome of a run, then refresh every panel it changed."""
-        result = dict(payload.get("result") or payload) if isinstance(payload, Mapping) else {}
+        result = dict(payload) if isinstance(payload, Mapping) else {}
         if not failed and result.get("success") is False:
             failed = True
         self._set_run_state("failed" if failed else "done")
@@ -519,14 +519,14 @@ class Console:
         box = by_id("run-result")
         facts: list[Any] = []
         if failed:
-            error = result.get("error") if isinstance(result.get("error"), Mapping) else result
-            name = str(error.get("name") or result.get("errorName") or "MigrationError")
-            message = str(error.get("message") or result.get("errorMessage") or "The migration did not complete.")
+            error = result.get("error") if isinstance(result.get("error"), Mapping) else {}
+            name = str(error.get("name") or "MigrationError")
+            message = str(error.get("message") or "The migration did not complete.")
             box.dataset.outcome = "failure"
             box.setAttribute("role", "alert")
             set_text("run-result-title", f"Migration failed: {name}")
             set_text("run-result-text", message)
-            if result.get("rolledBack") or result.get("restored") or name == "RolledBack":
+            if result.get("restored") or name == "RolledBack":
                 facts.append(el("li", "Your data was restored from the backup made before the run."))
             if result.get("backupId"):
                 facts.append(el("li", "Backup made before the run: ", el("code", result["backupId"])))
@@ -928,7 +928,7 @@ def _log_row(entry: Mapping[str, Any]) -> Any:
         context = {"runId": entry["runId"], **context}
     return el(
         "tr",
-        _cell("Time", el("span", fmt.when(entry.get("time") or entry.get("ts")))),
+        _cell("Time", el("span", fmt.when(entry.get("time")))),
         _cell("Level", el("span", level, cls=f"level level-{level}")),
         _cell("Message", el("span", str(entry.get("message") or ""), cls="message")),
         _cell("Context", el("span", fmt.compact_json(context)), cls="context"),
@@ -945,7 +945,7 @@ def _history_row(run: Mapping[str, Any]) -> Any:
         message = error.get("name") if isinstance(error, Mapping) else error
         result = el("span", f"✗ failed{': ' + str(message) if message else ''}", cls="status-bad")
     else:
-        result = el("span", str(run.get("status") or run.get("state") or fmt.DASH))
+        result = el("span", fmt.DASH)
     displaced = [f"{d.get('area')}:{d.get('key')}" for d in run.get("displaced") or [] if isinstance(d, Mapping)]
     if displaced:
         # Values another writer stored during a run that was rolled back: kept in this history entry.
@@ -957,7 +957,7 @@ def _history_row(run: Mapping[str, Any]) -> Any:
         )
     return el(
         "tr",
-        _cell("Started", el("span", fmt.when(run.get("startedAt") or run.get("finishedAt") or run.get("time")))),
+        _cell("Started", el("span", fmt.when(run.get("startedAt") or run.get("finishedAt")))),
         _cell("Versions", el("span", fmt.version_path(run.get("fromVersion"), run.get("toVersion")))),
         _cell("Result", result),
         _cell("Migrated", el("span", fmt.number(run.get("migrated"))), cls="num"),
@@ -972,7 +972,7 @@ def _quarantine_item(entry: Any) -> Any:
     errors = fmt.error_lines(entry.get("errors") if isinstance(entry, Mapping) else None)
     where = []
     if isinstance(entry, Mapping):
-        for key, label in (("sourceKey", "from"), ("source_key", "from"), ("kind", "kind"), ("index", "position"),
+        for key, label in (("sourceKey", "from"), ("kind", "kind"), ("index", "position"),
                            ("runId", "run")):
             if entry.get(key) is not None:
                 where.append(f"{label} {entry[key]}")

@@ -130,3 +130,35 @@ async def test_a_restore_confirmation_lists_the_keys_the_api_reports(page):
     await until(lambda: "Restored backup" in by_id("notice-text").textContent)
     assert "airprompts_tags" not in storage.local
     console.close()
+
+
+async def test_a_failed_run_says_what_failed_and_that_the_data_was_restored(page):
+    from app.core.errors import QuotaExceeded
+
+    document, _posted = page
+    seeded = v1_store(12)
+    storage = MemoryStorage(local=dict(seeded))
+    api = Api(build(storage, PythonCrypto(), MemoryLock(registry=set())))
+    console = await mount(client_of(api))
+    writes = 0
+
+    def disk_full(operation, detail):
+        nonlocal writes
+        touched = [*detail.get("set", []), *detail.get("remove", [])] if isinstance(detail, dict) else []
+        if operation == "local_write" and "airprompts_migrate_pending" not in touched:
+            writes += 1
+            if writes == 1:
+                raise QuotaExceeded("Browser storage is full: no room for “airprompts_templates”")
+
+    storage.fault = disk_full
+    document.receive(json.dumps({"id": "run-form", "type": "submit", "values": {"batch-size": "5"}}))
+    await until(lambda: by_id("run-state").textContent == "Failed")
+    storage.fault = None
+    assert by_id("run-result").dataset.outcome == "failure"
+    assert by_id("run-result-title").textContent == "Migration failed: QuotaExceeded"
+    assert "Browser storage is full" in by_id("run-result-text").textContent
+    assert "restored from the backup" in by_id("run-result-facts").textContent
+    assert by_id("run-result-next").textContent.startswith("What to do next: The browser is out of storage space.")
+    assert by_id("run-start").disabled is False
+    assert storage.local == seeded
+    console.close()
