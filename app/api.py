@@ -154,6 +154,12 @@ class Api:
             await lg.flush()
             return entry
 
+        async def wait_until_idle() -> Any:
+            # Another tab's run ends, or its tab closes (its lock goes with it): then recover what it
+            # left in the journal, as a reload of this page would (resume or roll back).
+            await s.lock.wait_released()
+            return await m.recover()
+
         run_opts = options(*RUN_OPTIONS)
         none: tuple[Param, ...] = ()
         return {
@@ -179,6 +185,7 @@ class Api:
                 (arg("runId", "run_id", text(), required=False),), lambda run_id=None: m.get_quarantine(run_id)
             ),
             ("dataMigrationService", "recover"): Method(none, m.recover),
+            ("dataMigrationService", "waitUntilIdle"): Method(none, wait_until_idle),
             ("compatibilityLayer", "get"): Method((arg("name", "name", text()),), c.get),
             # value null is a value (the service decides whether it may be saved); omitted is not.
             ("compatibilityLayer", "save"): Method((arg("name", "name", text()), arg("value", "value", anything())), c.save),
@@ -192,6 +199,8 @@ class Api:
                 dual_read,
             ),
             ("compatibilityLayer", "getDualReadMode"): Method(none, c.get_dual_read_mode),
+            ("compatibilityLayer", "getStored"): Method((arg("name", "name", text()),), c.get_stored),
+            ("compatibilityLayer", "getStoredKeys"): Method(none, c.get_stored_keys),
             ("backupService", "createFullBackup"): Method(
                 (
                     arg("description", "description", string(), required=False),
@@ -221,6 +230,7 @@ class Api:
             ("backupService", "exportBackup"): Method((arg("id", "backup_id", text()),), b.export_backup),
             ("backupService", "importBackup"): Method((arg("text", "text", text()),), b.import_backup),
             ("migrationLogger", "setLogLevel"): Method((arg("level", "level", one_of(*LEVELS, "WARNING")),), set_level),
+            ("migrationLogger", "getLogLevel"): Method(none, lambda: {"level": lg.level}),
             ("migrationLogger", "queryLogs"): Method(
                 (arg("query", "query", LOG_QUERY, required=False),), lambda query=None: lg.query_logs(**(query or {}))
             ),

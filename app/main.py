@@ -1,16 +1,18 @@
 """Entry point of the browser app: wire the services to the browser and publish window.airprompts.
 
-It runs in one of two realms, both of which set ``js.airpromptsHost`` first:
-the console page itself (PyScript, static/js/boot.js), or a Worker
-(static/js/worker.js, started by static/js/loader.js on the host app's pages).
-The host object gives the page's query string and options, whether a console
-is to be mounted, and the ``ready``/``fail`` signals; everything else reaches
-the page through the storage, crypto and event bridges.
+It runs in the engine's Worker (static/js/worker.js), started by static/js/loader.js
+on the host app's pages and by static/js/console.js on the console page; test pages
+may run it on their own main thread through PyScript (static/js/boot.js). Each sets
+``js.airpromptsHost`` first: the page's query string and options, whether a console
+is to be mounted (with the page's elements, for app/ui/dom.py), and the
+``ready``/``fail`` signals; everything else reaches the page through the storage,
+crypto, event and console (``js.airpromptsUi``) bridges.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 import sys
@@ -96,7 +98,10 @@ class PageMeasurements:
 
     async def feed(self) -> None:
         """Record what the page measured since the last feed."""
-        long_tasks, gaps = (await js.airpromptsPerf.drain()).to_py()
+        drained = js.airpromptsPerf.drain()  # a Promise from a worker (a round trip), the arrays on the page
+        if inspect.isawaitable(drained):
+            drained = await drained
+        long_tasks, gaps = drained.to_py()
         monitor = self.services.monitor
         for _start, duration in long_tasks:
             monitor.record_long_task(float(duration))
@@ -130,19 +135,16 @@ async def start() -> None:
     )
     publish_events(services)
     api = Api(services)
-    handler = api.dispatch
-    if not js.airpromptsHost.console:
-        # The console feeds the monitor itself (app/ui/console.py); elsewhere main does.
-        measurements = PageMeasurements(services)
-        services.events.subscribe("*", measurements.on_event)
+    measurements = PageMeasurements(services)
+    services.events.subscribe("*", measurements.on_event)
 
-        async def handler(service: str, method: str, args_json: str) -> str:
-            if service == "performanceMonitor":
-                try:
-                    await measurements.feed()
-                except Exception as exc:  # the figures are extra: never fail the call for them
-                    log.debug("page measurements not fed: %r", exc)
-            return await api.dispatch(service, method, args_json)
+    async def handler(service: str, method: str, args_json: str) -> str:
+        if service == "performanceMonitor":
+            try:
+                await measurements.feed()
+            except Exception as exc:  # the figures are extra: never fail the call for them
+                log.debug("page measurements not fed: %r", exc)
+        return await api.dispatch(service, method, args_json)
 
     async def answer(service: str, method: str, args_json: Any) -> Any:
         # Large texts cross each way as UTF-8 bytes (a compatibilityLayer.get of a few MB of
@@ -175,9 +177,19 @@ async def start() -> None:
         "AirPrompts Migrate ready", python=sys.version.split()[0], recovered=recovered, warmUp=warmed
     )
     if js.airpromptsHost.console:
+        from app.ui.client import Client
         from app.ui.console import mount
+        from app.ui.dom import document
 
-        await mount(services, api)
+        # The console's page changes go out through js.airpromptsUi; its events come in here.
+        js.__airpromptsUi = create_proxy(document.receive)  # lives as long as the page
+        document.connect(js.airpromptsUi.post, json.loads(str(getattr(js.airpromptsHost, "ui", None) or "{}")))
+
+        def subscribe(name: str, listener: Any) -> Any:
+            # The detail a host's CustomEvent carries: the same JSON text, read back.
+            return services.events.subscribe(name, lambda event, payload: listener(event, json.loads(event_json(payload))))
+
+        await mount(Client(handler, subscribe))
     js.airpromptsHost.ready()
     if autostart_enabled():
         status = await services.migration.check_migration_status()

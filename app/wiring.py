@@ -27,6 +27,7 @@ class Services:
     migration: MigrationService
     compatibility: CompatibilityLayer
     detach_logging: Callable[[], None]
+    lock: Any = None  # the migration's cross-tab lock (the API waits on it for another tab's run)
 
     def __repr__(self) -> str:
         return f"<Services storage={self.storage!r} level={self.logger.level}>"
@@ -55,4 +56,4 @@ def build(
     extra = {"sleep": sleep} if sleep is not None else {}
     migration = MigrationService(storage, backups, logger, monitor, events, lock, clock=clock, **extra, **migration_options)
     compatibility = CompatibilityLayer(storage, compat_lock if compat_lock is not None else lock, logger, clock=clock)
-    return Services(storage, events, logger, monitor, backups, migration, compatibility, detach)
+    return Services(storage, events, logger, monitor, backups, migration, compatibility, detach, lock)

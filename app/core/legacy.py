@@ -84,8 +84,10 @@ def _merge_collection(
     """Merge ``incoming`` records into ``merged`` by id; the newer updatedAt wins, the other copy is reported."""
     positions: dict[Any, int] = {}
     for position, record in enumerate(merged):
-        if isinstance(record, dict) and record.get("id") is not None:
-            positions.setdefault(ids.id_text(record["id"]), position)
+        key = ids.id_text(record.get("id")) if isinstance(record, dict) else None
+        # An id that is an array or object matches nothing (the incoming loop keeps such records too).
+        if key is not None and not isinstance(key, (dict, list)):
+            positions.setdefault(key, position)
     for record in incoming:
         key = ids.id_text(record.get("id")) if isinstance(record, dict) else None
         if key is None or isinstance(key, (dict, list)) or key not in positions:

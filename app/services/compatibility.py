@@ -191,6 +191,24 @@ class CompatibilityLayer:
             self.transformed_on_read += 1
         return value
 
+    async def get_stored(self, name: str) -> dict[str, Any]:
+        """Return ``name`` as it is stored, not upgraded, and where it was read from; writes nothing."""
+        short = self._name(name)
+        found, _snap = await self._consistent_read(short, "read")
+        self.reads += 1
+        return {
+            "name": short,
+            "location": found.location,
+            "sourceKey": found.source_key,
+            "sources": list(found.sources),
+            "value": found.value,
+        }
+
+    async def get_stored_keys(self) -> dict[str, list[str]]:
+        """Return the app's keys stored now: its localStorage keys and its AirPromptsDB record names."""
+        local = sorted(k for k in await self.storage.local_keys() if keys.is_app_key(k))
+        return {"local": local, "app": sorted(await self.storage.app_keys())}
+
     async def _consistent_read(self, name: str, action: str) -> tuple[Found, Snapshot]:
         """Read ``name`` outside any switch or restore: the journal's phase is the same before and after."""
         deadline = time.monotonic() + self.wait_timeout_s

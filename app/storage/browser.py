@@ -303,3 +303,7 @@ class BrowserLock:
         """Return whether any tab holds the lock."""
         return bool(await self.js_bridge.lockHeld(self.name))
 
+    async def wait_released(self) -> None:
+        """Return once no tab holds the lock (a tab that closes lets its lock go)."""
+        await self.js_bridge.lockReleased(self.name)
+

@@ -278,5 +278,10 @@ class MemoryLock:
         """Return whether any holder has the lock."""
         return self.name in self.registry
 
+    async def wait_released(self, poll_s: float = 0.01) -> None:
+        """Return once no holder has the lock."""
+        while self.name in self.registry:
+            await asyncio.sleep(poll_s)
+
 
 _LOCKS: set[str] = set()

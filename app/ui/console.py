@@ -1,30 +1,29 @@
-"""The migration console on index.html: it listens to the app's events and calls the services.
+"""The migration console on index.html: it listens to the app's events and calls the API.
 
-Every call goes through the same ``Api`` the web app uses (``window.airprompts``), so the
-console sees the documented camelCase shapes and error names. User data reaches the
-page only as text (see ``app/ui/dom.py``).
+Every call and every event goes through ``window.airprompts`` as JSON (``app/ui/client.py``),
+exactly as a host app gets them: the console never reaches a service or the storage
+itself. User data reaches the page only as text (see ``app/ui/dom.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
+import time
 from typing import Any, Awaitable, Callable, Mapping
 
-import js
-from pyodide.ffi import create_proxy
-
-from app.core.errors import MigrateError, describe
-from app.core.keys import is_app_key
+from app.core.errors import describe
 from app.ui import chart
 from app.ui import format as fmt
-from app.ui.dom import Listeners, by_id, download, el, fill, pretty_json, set_text, show
+from app.ui.client import ApiError, Client
+from app.ui.dom import WINDOW, Listeners, by_id, download, el, fill, pretty_json, set_text, show
 
 log = logging.getLogger(__name__)
 
 # Minimum time between two live refreshes of the performance panel during a run.
 METRICS_INTERVAL_MS = 700
+# A burst of progress events paints once per frame (the page applies each message at once).
+FRAME_S = 1 / 60
 LOGS_REFRESH_DELAY_S = 1.0
 REFRESH_AFTER_RUN_S = 0.15
 LIST_LIMIT = 200
@@ -49,9 +48,8 @@ DEFAULT_NEXT_STEP = (
 class Console:
     """Own the console page: its listeners, its event subscriptions and what it shows."""
 
-    def __init__(self, services: Any, api: Any) -> None:
-        self.services = services
-        self.api = api
+    def __init__(self, client: Client) -> None:
+        self.client = client
         self.listeners = Listeners()
         self.run_state = "idle"  # idle | starting | running | paused | done | failed
         self.backups: dict[str, dict] = {}
@@ -63,8 +61,7 @@ class Console:
         self._logs_refresh: asyncio.Task | None = None
         self._backups_refresh: asyncio.Task | None = None
         self._dialog_future: asyncio.Future | None = None
-        self._measured_run: str | None = None
-        self.js_frame = create_proxy(self._on_frame)
+        self._other_tab: asyncio.Task | None = None
 
     def __repr__(self) -> str:
         return f"<Console state={self.run_state} backups={len(self.backups)}>"
@@ -73,21 +70,20 @@ class Console:
     async def start(self) -> None:
         """Wire the controls and the app events, then fill every panel."""
         self._bind()
-        events = self.services.events
         for name in ("progress", "phase", "complete", "failed", "backup", "log"):
-            self.listeners.subscribe(events.subscribe(name, self._on_event))
+            self.listeners.subscribe(self.client.on(name, self._on_event))
         for name in ("progress", "phase", "complete", "failed"):
             # Another tab's run, relayed by static/js/api.js (detail.remote): this page shows it too.
-            self.listeners.on(js.window, f"airprompts:{name}", lambda event, name=name: self._on_remote(name, event))
-        by_id("logs-record-level").value = self.services.logger.level
+            self.listeners.on(WINDOW, f"airprompts:{name}", lambda event, name=name: self._on_remote(name, event))
         await asyncio.gather(
+            self._guard(self.show_record_level()),
             self._guard(self.refresh_status()),
             self._guard(self.refresh_backups()),
             self._guard(self.refresh_logs()),
             self._guard(self.refresh_history()),
             self._guard(self.refresh_progress()),
+            self._guard(self.refresh_performance()),
         )
-        self.refresh_performance()
         for button_id in (
             "status-refresh",
             "dry-run",
@@ -108,9 +104,8 @@ class Console:
         by_id("console").dataset.state = "ready"
 
     def close(self) -> None:
-        """Remove every listener and subscription; free the frame callback."""
+        """Remove every listener and subscription."""
         self.listeners.close()
-        self.js_frame.destroy()
 
     def _bind(self) -> None:
         on = self.listeners.on
@@ -130,13 +125,13 @@ class Console:
         on(by_id("logs-download-csv"), "click", self._action("logs-download-csv", lambda: self.download_logs("csv")))
         on(by_id("history-refresh"), "click", self._action("history-refresh", self.refresh_history))
         on(by_id("quarantine-download"), "click", self._action("quarantine-download", self.download_quarantine))
-        on(by_id("performance-refresh"), "click", lambda _e: self.refresh_performance())
+        on(by_id("performance-refresh"), "click", self._action("performance-refresh", self.refresh_performance))
         on(by_id("confirm-dialog"), "close", self._on_dialog_close)
 
     # ------------------------------------------------------------------ plumbing
     async def call(self, service: str, method: str, *args: Any) -> Any:
         """Call ``airprompts.<service>.<method>(*args)`` and return its plain result."""
-        return await self.api.call(service, method, list(args))
+        return await self.client.call(service, method, *args)
 
     def _action(self, button_id: str, work: Callable[[], Awaitable[Any]]) -> Callable[[Any], None]:
         """Return a DOM handler running ``work`` once at a time, with ``button_id`` busy meanwhile."""
@@ -167,7 +162,7 @@ class Console:
         """Await ``work``; show a failure as a notice instead of raising."""
         try:
             return await work
-        except MigrateError as exc:
+        except ApiError as exc:
             self.notify(f"{exc.name}: {exc.message}")
         except Exception as exc:  # the console must stay usable whatever a service does
             log.exception("console action failed")
@@ -201,11 +196,9 @@ class Console:
             if not self._frame_pending:
                 # Coalesce a burst of progress events into one paint.
                 self._frame_pending = True
-                js.requestAnimationFrame(self.js_frame)
+                asyncio.get_running_loop().call_later(FRAME_S, self._on_frame)
         elif name == "phase":
-            if payload.get("runId") and payload.get("runId") != self._measured_run:
-                self._measure_browser(payload.get("runId"))
-            phase = payload.get("phase") or payload.get("name")
+            phase = payload.get("phase")
             if phase:
                 set_text("run-phase", phase)
                 if self._progress is not None:
@@ -225,39 +218,15 @@ class Console:
 
     def _on_remote(self, name: str, event: Any) -> None:
         detail = event.detail
-        if not detail or getattr(detail, "remote", False) is not True:
+        if not isinstance(detail, dict) or detail.get("remote") is not True:
             return  # this tab's own events arrive through the event bus
-        payload = json.loads(js.JSON.stringify(detail))
+        payload = dict(detail)
         payload.pop("runId", None)  # not this page's run: nothing of it to measure here
         if name in ("progress", "phase") and self.run_state not in ("starting", "running", "paused"):
             self._set_run_state("remote")
         if name in ("complete", "failed") and self.run_state != "remote":
             return
         self._on_event(name, payload)
-
-    def _measure_browser(self, run_id: str | None) -> None:
-        """Start sampling frames for run ``run_id``, dropping what the browser measured before it."""
-        self._measured_run = run_id
-        perf = getattr(js, "airpromptsPerf", None)
-        if not perf:
-            return
-        perf.drain()
-        perf.startFrameSampling()
-
-    def _feed_browser_measurements(self, *, stop: bool = False) -> None:
-        """Pass the long tasks and frame gaps the page measured to the performance monitor."""
-        perf = getattr(js, "airpromptsPerf", None)
-        if not perf or self._measured_run is None:
-            return
-        long_tasks, gaps = perf.drain().to_py()
-        monitor = self.services.monitor
-        for _start, duration in long_tasks:
-            monitor.record_long_task(float(duration))
-        for gap in gaps:
-            monitor.record_frame_gap(float(gap))
-        if stop:
-            perf.stopFrameSampling()
-            self._measured_run = None
 
     def _on_frame(self, _timestamp: Any = None) -> None:
         self._frame_pending = False
@@ -266,11 +235,10 @@ class Console:
             # A frame queued before the outcome must not paint over it.
             return
         self._show_progress(progress)
-        now = float(js.performance.now())
+        now = time.monotonic() * 1000
         if now - self._last_metrics_ms >= METRICS_INTERVAL_MS:
             self._last_metrics_ms = now
-            self._feed_browser_measurements()
-            self.refresh_performance()
+            self.listeners.spawn(self._guard(self.refresh_performance()))
 
     # ------------------------------------------------------------------ status and dry run
     async def refresh_status(self) -> None:
@@ -295,7 +263,7 @@ class Console:
             by_id("legacy-keys"),
             *([el("li", el("code", key)) for key in legacy] or [el("li", "None.", cls="empty")]),
         )
-        steps = status.get("steps") or (status.get("plan") or {}).get("steps") or []
+        steps = (status.get("plan") or {}).get("steps") or []
         step_items = [el("li", fmt.step_label(step)) for step in steps]
         if not step_items:
             message = "Nothing to do: the data is already at the target version." if not needed else "Record the target version."
@@ -304,7 +272,7 @@ class Console:
         if status.get("running") and self.run_state == "idle":
             # A run this page did not start (another tab, or the automatic start); after an outcome the
             # service may still report its own run as running for a moment while it releases the lock.
-            if self.services.migration.get_migration_progress().get("running"):
+            if (await self.call("dataMigrationService", "getMigrationProgress") or {}).get("running"):
                 self._set_run_state("paused" if status.get("paused") else "running")
             else:
                 self._set_run_state("remote")
@@ -317,32 +285,25 @@ class Console:
             "dataMigrationService", "dryRun", {"batchSize": options["batchSize"]} if options.get("batchSize") else None
         )
         report = report if isinstance(report, Mapping) else {}
-        raw = await self._raw_sources(report.get("sources") or {})
+        raw = await self._stored_sources(report.get("sources") or {})
         samples = await self._samples(report, raw)
         self._show_report(report, raw, samples)
         section = by_id("dry-run-result")
         show(section, True)
-        section.scrollIntoView(js.Object.fromEntries([["block", "nearest"]]))
+        section.scrollIntoView({"block": "nearest"})
 
-    async def _raw_sources(self, sources: Mapping[str, Any]) -> dict[str, list]:
-        """Return each source's records as stored, to name the records a report lists by index."""
+    async def _stored_sources(self, sources: Mapping[str, Any]) -> dict[str, list]:
+        """Return the records of each collection source as stored, to name the records a report lists by index."""
         raw: dict[str, list] = {}
-        storage = self.services.storage
-        for source_key, info in sources.items():
-            try:
-                if isinstance(info, Mapping) and info.get("location") == "app":
-                    name = source_key.split(":", 1)[-1]
-                    text = (await storage.app_get([name])).get(name)
-                    record = json.loads(text) if text else None
-                    value = record.get("value") if isinstance(record, dict) else None
-                    value = json.loads(value) if isinstance(value, str) else value
-                else:
-                    text = (await storage.local_get([source_key])).get(source_key)
-                    value = json.loads(text) if text else None
-            except ValueError:
-                value = None
-            if isinstance(value, list):
-                raw[source_key] = value
+        kinds = {info.get("kind") for info in sources.values() if isinstance(info, Mapping)}
+        for kind in (k for k in COLLECTIONS if k in kinds):
+            stored = await self.call("compatibilityLayer", "getStored", kind) or {}
+            value = stored.get("value")
+            # Indexes name positions in one stored array: legacy keys merged on read have none of their own.
+            if stored.get("location") in ("app", "local") and isinstance(value, list):
+                for source_key, info in sources.items():
+                    if isinstance(info, Mapping) and stored.get("sourceKey") in (source_key, info.get("sourceKey")):
+                        raw[source_key] = value
         return raw
 
     async def _samples(self, report: Mapping[str, Any], raw: Mapping[str, list]) -> list[tuple[str, Any, Any]]:
@@ -424,7 +385,7 @@ class Console:
         self._show_progress({"processed": 0, "total": 0, "percent": 0, "running": True, "phase": "starting"})
         try:
             await self.call("dataMigrationService", "startProgressiveMigration", self._run_options())
-        except MigrateError as exc:
+        except ApiError as exc:
             self._set_run_state("remote" if exc.name == "MigrationInProgress" else "idle")
             raise
         except BaseException:
@@ -491,6 +452,29 @@ class Console:
         set_text("run-state", labels.get(state, state))
         by_id("run-panel").dataset.runState = state
         self._sync_run_buttons()
+        if state == "remote" and (self._other_tab is None or self._other_tab.done()):
+            self._other_tab = self.listeners.spawn(self._guard(self._after_other_tab()))
+
+    async def _after_other_tab(self) -> None:
+        """Wait for another tab's run to end or its tab to close; show what recovering it left."""
+        outcome = await self.call("dataMigrationService", "waitUntilIdle")
+        if self.run_state == "remote":  # not when its outcome arrived through the relay, or this page ran it
+            self._set_run_state("idle")
+        if isinstance(outcome, Mapping) and outcome.get("outcome") not in (None, "locked"):
+            said = {
+                "completed": "This tab finished it: your data is migrated.",
+                "rolled-back": "This tab rolled it back: your data is as it was before that run.",
+                "failed": "It could not be finished; your data was restored as it was before that run.",
+                "discarded": "Your data had changed since, so it was not applied; your data is as you left it.",
+            }.get(str(outcome.get("outcome")), "")
+            self.notify(f"The tab that was migrating closed before the end. {said}".strip(), "info")
+        await asyncio.gather(
+            self._guard(self.refresh_status()),
+            self._guard(self.refresh_progress()),
+            self._guard(self.refresh_history()),
+            self._guard(self.refresh_backups()),
+            self._guard(self.refresh_logs()),
+        )
 
     def _sync_run_buttons(self) -> None:
         # Another tab's run is watched, never driven from here: no Start, Pause or Resume.
@@ -505,8 +489,7 @@ class Console:
 
     async def _finished(self, payload: Mapping[str, Any], *, failed: bool) -> None:
         """Show the outcome of a run, then refresh every panel it changed."""
-        result = dict(payload.get("result") or payload) if isinstance(payload, Mapping) else {}
-        self._feed_browser_measurements(stop=True)
+        result = dict(payload) if isinstance(payload, Mapping) else {}
         if not failed and result.get("success") is False:
             failed = True
         self._set_run_state("failed" if failed else "done")
@@ -529,21 +512,21 @@ class Console:
             self._guard(self.refresh_backups()),
             self._guard(self.refresh_history()),
             self._guard(self.refresh_logs()),
+            self._guard(self.refresh_performance()),
         )
-        self.refresh_performance()
 
     def _show_result(self, result: Mapping[str, Any], failed: bool) -> None:
         box = by_id("run-result")
         facts: list[Any] = []
         if failed:
-            error = result.get("error") if isinstance(result.get("error"), Mapping) else result
-            name = str(error.get("name") or result.get("errorName") or "MigrationError")
-            message = str(error.get("message") or result.get("errorMessage") or "The migration did not complete.")
+            error = result.get("error") if isinstance(result.get("error"), Mapping) else {}
+            name = str(error.get("name") or "MigrationError")
+            message = str(error.get("message") or "The migration did not complete.")
             box.dataset.outcome = "failure"
             box.setAttribute("role", "alert")
             set_text("run-result-title", f"Migration failed: {name}")
             set_text("run-result-text", message)
-            if result.get("rolledBack") or result.get("restored") or name == "RolledBack":
+            if result.get("restored") or name == "RolledBack":
                 facts.append(el("li", "Your data was restored from the backup made before the run."))
             if result.get("backupId"):
                 facts.append(el("li", "Backup made before the run: ", el("code", result["backupId"])))
@@ -575,7 +558,7 @@ class Console:
             )
         fill(by_id("run-result-facts"), *facts)
         show(box, True)
-        box.focus(js.Object.fromEntries([["preventScroll", True]]))
+        box.focus({"preventScroll": True})
 
     # ------------------------------------------------------------------ backups
     async def refresh_backups(self) -> None:
@@ -624,8 +607,8 @@ class Console:
         )
 
     def _on_backup_click(self, event: Any) -> None:
-        button = event.target.closest("button[data-action]")
-        if not button or button.disabled:  # closest() answers a JS null, which is falsy, not None
+        button = event.action  # the clicked element's closest [data-action], as the page found it
+        if button is None or button.disabled or button.tagName != "BUTTON":
             return
         action = button.dataset.action
         backup_id = button.dataset.backupId
@@ -688,7 +671,8 @@ class Console:
     async def restore_backup(self, backup_id: str) -> None:
         """Confirm, then bring the app data back to a backup's state."""
         meta = self._meta(backup_id)
-        current = await self._current_keys()
+        now = await self.call("compatibilityLayer", "getStoredKeys") or {}
+        current = [*(now.get("local") or []), *(f"AirPromptsDB:{k}" for k in now.get("app") or [])]
         keys = meta.get("keys") or {}
         in_backup = [*(keys.get("local") or []), *(f"AirPromptsDB:{k}" for k in keys.get("app") or [])]
         removed = sorted(k for k in current if k not in set(in_backup))
@@ -724,12 +708,6 @@ class Console:
             "info",
         )
 
-    async def _current_keys(self) -> list[str]:
-        storage = self.services.storage
-        local = [k for k in await storage.local_keys() if is_app_key(k)]
-        app = [f"AirPromptsDB:{k}" for k in await storage.app_keys()]
-        return sorted(local) + sorted(app)
-
     async def delete_backup(self, backup_id: str) -> None:
         """Confirm, then delete a backup."""
         meta = self._meta(backup_id)
@@ -755,13 +733,14 @@ class Console:
 
     async def import_backup(self) -> None:
         """Import the backup file the user picked."""
-        files = by_id("backup-file").files
-        if not files or files.length == 0:
+        files = by_id("backup-file").files  # the texts of the picked files, sent with the click
+        if not files:
             self.notify("Choose a backup file first (a .json file exported from this console).")
             return
-        text = await files.item(0).text()
+        text = files[0]
         meta = await self.call("backupService", "importBackup", str(text))
         by_id("backup-file").value = ""
+        by_id("backup-file").files = []
         await self.refresh_backups()
         if meta.get("alreadyImported"):
             self.notify(f"This file is backup {_backup_name(meta)}, already stored as {meta.get('id')}: not imported again.", "info")
@@ -836,6 +815,10 @@ class Console:
             + ".",
         )
 
+    async def show_record_level(self) -> None:
+        """Show the minimum level the logger keeps."""
+        by_id("logs-record-level").value = (await self.call("migrationLogger", "getLogLevel"))["level"]
+
     async def set_record_level(self) -> None:
         """Change the minimum level the logger keeps."""
         answer = await self.call("migrationLogger", "setLogLevel", str(by_id("logs-record-level").value))
@@ -856,7 +839,7 @@ class Console:
             rows = [el("tr", el("td", "No migration has run in this browser yet.", cls="empty", colspan=7))]
         fill(by_id("history-body"), *rows)
         quarantine = await self.call("dataMigrationService", "getQuarantine")
-        self.quarantine = _quarantine_items(quarantine)
+        self.quarantine = list(quarantine) if isinstance(quarantine, list) else []
         items = [_quarantine_item(entry) for entry in self.quarantine[:LIST_LIMIT]]
         if len(self.quarantine) > LIST_LIMIT:
             items.append(el("li", f"… and {len(self.quarantine) - LIST_LIMIT} more: download the quarantine to see all.",
@@ -869,13 +852,9 @@ class Console:
         download("airprompts-quarantine.json", "application/json", pretty_json(self.quarantine))
 
     # ------------------------------------------------------------------ performance
-    def refresh_performance(self) -> None:
+    async def refresh_performance(self) -> None:
         """Show the performance monitor's figures and chart."""
-        try:
-            metrics = self.services.monitor.get_metrics()
-        except Exception:
-            log.exception("performance metrics failed")
-            return
+        metrics = await self.call("performanceMonitor", "getMetrics") or {}
         batches = metrics.get("batches") or {}
         memory = metrics.get("memory") or {}
         current, peak = memory.get("current") or {}, memory.get("peak") or {}
@@ -918,6 +897,7 @@ def _row_button(label: str, action: str, backup_id: str, description: str, *, cl
         "button",
         label,
         type="button",
+        id=f"backup-{action}-{backup_id}",
         cls=cls,
         data_action=action,
         data_backup_id=backup_id,
@@ -948,7 +928,7 @@ def _log_row(entry: Mapping[str, Any]) -> Any:
         context = {"runId": entry["runId"], **context}
     return el(
         "tr",
-        _cell("Time", el("span", fmt.when(entry.get("time") or entry.get("ts")))),
+        _cell("Time", el("span", fmt.when(entry.get("time")))),
         _cell("Level", el("span", level, cls=f"level level-{level}")),
         _cell("Message", el("span", str(entry.get("message") or ""), cls="message")),
         _cell("Context", el("span", fmt.compact_json(context)), cls="context"),
@@ -965,7 +945,7 @@ def _history_row(run: Mapping[str, Any]) -> Any:
         message = error.get("name") if isinstance(error, Mapping) else error
         result = el("span", f"✗ failed{': ' + str(message) if message else ''}", cls="status-bad")
     else:
-        result = el("span", str(run.get("status") or run.get("state") or fmt.DASH))
+        result = el("span", fmt.DASH)
     displaced = [f"{d.get('area')}:{d.get('key')}" for d in run.get("displaced") or [] if isinstance(d, Mapping)]
     if displaced:
         # Values another writer stored during a run that was rolled back: kept in this history entry.
@@ -977,7 +957,7 @@ def _history_row(run: Mapping[str, Any]) -> Any:
         )
     return el(
         "tr",
-        _cell("Started", el("span", fmt.when(run.get("startedAt") or run.get("finishedAt") or run.get("time")))),
+        _cell("Started", el("span", fmt.when(run.get("startedAt") or run.get("finishedAt")))),
         _cell("Versions", el("span", fmt.version_path(run.get("fromVersion"), run.get("toVersion")))),
         _cell("Result", result),
         _cell("Migrated", el("span", fmt.number(run.get("migrated"))), cls="num"),
@@ -987,21 +967,12 @@ def _history_row(run: Mapping[str, Any]) -> Any:
     )
 
 
-def _quarantine_items(value: Any) -> list:
-    if isinstance(value, Mapping):
-        for key in ("records", "items", "quarantine", "entries"):
-            if isinstance(value.get(key), list):
-                return list(value[key])
-        return [value] if value else []
-    return list(value) if isinstance(value, list) else []
-
-
 def _quarantine_item(entry: Any) -> Any:
     record = entry.get("record", entry) if isinstance(entry, Mapping) else entry
     errors = fmt.error_lines(entry.get("errors") if isinstance(entry, Mapping) else None)
     where = []
     if isinstance(entry, Mapping):
-        for key, label in (("sourceKey", "from"), ("source_key", "from"), ("kind", "kind"), ("index", "position"),
+        for key, label in (("sourceKey", "from"), ("kind", "kind"), ("index", "position"),
                            ("runId", "run")):
             if entry.get(key) is not None:
                 where.append(f"{label} {entry[key]}")
@@ -1086,14 +1057,14 @@ def _int_or_none(value: Any) -> int | None:
         return None
 
 
-async def mount(services: Any, api: Any) -> Console:
+async def mount(client: Client) -> Console:
     """Build the console on the page and return it (``close`` frees its listeners)."""
-    console = Console(services, api)
+    console = Console(client)
     try:
         await console.start()
     except Exception as exc:  # the API must still become ready when the console cannot start
         log.exception("the console failed to start")
-        boot = js.document.getElementById("boot")
+        boot = by_id("boot")
         if boot:
             boot.textContent = f"The console failed to start: {describe(exc)}"
             boot.dataset.state = "failed"

@@ -377,6 +377,25 @@ export interface SaveResult {
   key: string;
 }
 
+/** A name as it is stored, before any upgrade (compatibilityLayer.getStored). */
+export interface StoredValue {
+  name: DataName;
+  /** "app" (AirPromptsDB), "local", "legacy" (legacy keys merged as the migration would), or null when missing. */
+  location: "app" | "local" | "legacy" | null;
+  sourceKey: string | null;
+  /** The keys the value was read from. */
+  sources: string[];
+  /** The stored value, parsed, not upgraded (a raw non-JSON string stays a string). */
+  value: unknown;
+}
+
+/** The app's keys stored now (compatibilityLayer.getStoredKeys), the shape of BackupMeta's keys. */
+export interface StoredKeys {
+  local: string[];
+  /** AirPromptsDB record names. */
+  app: string[];
+}
+
 export interface DualReadMode {
   enabled: boolean;
   until: number | null;
@@ -503,6 +522,11 @@ export interface DataMigrationService {
   getLastReport(): Promise<MigrationReport | null>;
   getQuarantine(runId?: string | null): Promise<QuarantineRecord[]>;
   recover(): Promise<RecoverResult | null>;
+  /**
+   * Resolves once no tab runs a migration (the run ended, or its tab closed), after recovering
+   * what a closed tab left (as recover() does): with recover()'s answer.
+   */
+  waitUntilIdle(): Promise<RecoverResult | null>;
 }
 
 export interface CompatibilityLayer {
@@ -514,6 +538,9 @@ export interface CompatibilityLayer {
   getMigrationStats(): Promise<MigrationStats>;
   setDualReadMode(enabled: boolean, durationMs?: number | null): Promise<DualReadMode>;
   getDualReadMode(): Promise<DualReadMode>;
+  /** ``name`` as it is stored, not upgraded, and where it was read from; writes nothing. */
+  getStored(name: DataKey): Promise<StoredValue>;
+  getStoredKeys(): Promise<StoredKeys>;
 }
 
 export interface BackupService {
@@ -530,6 +557,7 @@ export interface BackupService {
 
 export interface MigrationLogger {
   setLogLevel(level: LogLevelInput): Promise<{ level: LogLevel }>;
+  getLogLevel(): Promise<{ level: LogLevel }>;
   queryLogs(query?: LogQuery | null): Promise<LogEntry[]>;
   /** JSON array or CSV text, oldest first. */
   exportLogs(format?: "json" | "csv" | "JSON" | "CSV" | null, query?: LogQuery | null): Promise<string>;

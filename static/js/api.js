@@ -17,8 +17,18 @@ export const METHODS = {
     "getLastReport",
     "getQuarantine",
     "recover",
+    "waitUntilIdle",
   ],
-  compatibilityLayer: ["get", "save", "isMigrated", "getMigrationStats", "setDualReadMode", "getDualReadMode"],
+  compatibilityLayer: [
+    "get",
+    "save",
+    "isMigrated",
+    "getMigrationStats",
+    "setDualReadMode",
+    "getDualReadMode",
+    "getStored",
+    "getStoredKeys",
+  ],
   backupService: [
     "createFullBackup",
     "createIncrementalBackup",
@@ -29,7 +39,7 @@ export const METHODS = {
     "exportBackup",
     "importBackup",
   ],
-  migrationLogger: ["setLogLevel", "queryLogs", "exportLogs", "log"],
+  migrationLogger: ["setLogLevel", "getLogLevel", "queryLogs", "exportLogs", "log"],
   performanceMonitor: ["getMetrics"],
 };
 

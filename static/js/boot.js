@@ -1,5 +1,7 @@
-// Boot the console page: expose the bridges to Python, create window.airprompts,
-// then load PyScript (which runs app/main.py with the local Pyodide and wheels).
+// Boot a page that runs Python on its own main thread through PyScript (the test pages
+// of tests/e2e/pages.py): expose the bridges to Python, create window.airprompts, then
+// load PyScript. The console page does not: its Python runs in the engine's Worker
+// (static/js/console.js), as every host page's does (static/js/loader.js).
 import * as storage from "./storage.js";
 import * as webcrypto from "./crypto.js";
 import * as perf from "./perf.js";

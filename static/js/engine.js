@@ -23,8 +23,10 @@ function errorPayload(error) {
  * Start the worker and boot Python in it; return {dispatch, worker}.
  * `dispatch(service, method, argsJson)` resolves with the JSON text app/api.py answers.
  * `onReady()` runs once Python is ready, `onFail(error)` if it cannot start or the worker dies.
+ * The console page (static/js/console.js) also passes `onUi(text)`, called with each batch of
+ * its remote DOM's changes, and sends the page's events back with `sendUi(text)`.
  */
-export function startEngine({ host, onReady, onFail }) {
+export function startEngine({ host, onReady, onFail, onUi }) {
   const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module", name: "airprompts-migrate" });
   const calls = new Map();
   let nextId = 1;
@@ -64,6 +66,9 @@ export function startEngine({ host, onReady, onFail }) {
         }
         break;
       }
+      case "ui":
+        onUi?.(data.text);
+        break;
       case "ready":
         onReady();
         break;
@@ -109,6 +114,7 @@ export function startEngine({ host, onReady, onFail }) {
   addEventListener("pagehide", (event) => {
     if (!event.persisted) worker.terminate();
   });
+  const sendUi = (text) => worker.postMessage({ type: "ui", text });
   worker.postMessage({ type: "boot", host });
-  return { dispatch, worker };
+  return { dispatch, worker, sendUi };
 }

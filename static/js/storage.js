@@ -538,6 +538,13 @@ export function acquireLock(name) {
   });
 }
 
+// Resolve once no tab holds the lock (nor waits for it ahead of us): a shared request is
+// granted only then, and is let go at once. A closed tab's lock goes with its page.
+export async function lockReleased(name) {
+  if (!navigator.locks) return true;
+  return navigator.locks.request(name, { mode: "shared" }, () => true);
+}
+
 export async function lockHeld(name) {
   if (!navigator.locks) return false;
   const state = await navigator.locks.query();

@@ -6,9 +6,11 @@
 //   page -> worker  {type: "boot", host}                     once
 //                   {type: "call", id, service, method, args}  window.airprompts calls (JSON text)
 //                   {type: "answer", id, result | error}       answers to "ask"
+//                   {type: "ui", text}                         the console page's events (static/js/console.js)
 //   worker -> page  {type: "ask", id, kind, args}              localStorage, the fault seam, the page's measurements
 //                   {type: "emit", name, text}                 app events (static/js/api.js emit)
 //                   {type: "result", id, text}                 answers to "call"
+//                   {type: "ui", text}                         the console's page changes (app/ui/dom.py)
 //                   {type: "ready"} | {type: "failed", message}
 //
 // localStorage exists only on the page: storage.js's page half (storage.PAGE) is
@@ -115,9 +117,10 @@ async function boot({ host }) {
     airpromptsCrypto: webcrypto,
     airpromptsPerf: { memory, now: () => performance.now(), drain: () => ask("perfDrain", []) },
     airpromptsEmit: (name, text) => postMessage({ type: "emit", name, text }),
+    airpromptsUi: { post: (text) => postMessage({ type: "ui", text }) },
     airpromptsHost: {
       ...host,
-      console: false,
+      console: Boolean(host.console),
       ready: () => postMessage({ type: "ready" }),
       fail: (message) => postMessage({ type: "failed", message: String(message) }),
     },
@@ -159,6 +162,8 @@ addEventListener("message", ({ data }) => {
     else waiting.resolve(data.result);
   } else if (data.type === "call") {
     answerCall(data);
+  } else if (data.type === "ui") {
+    globalThis.__airpromptsUi?.(data.text);
   } else if (data.type === "boot") {
     boot(data).catch((error) => postMessage({ type: "failed", message: `${error?.name || "Error"}: ${error?.message || error}` }));
   }

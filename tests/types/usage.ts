@@ -57,6 +57,13 @@ export async function hostApp(): Promise<string[]> {
   await api.compatibilityLayer.save("tags", [1, 2]);
   const mode = await api.compatibilityLayer.setDualReadMode(true, 7 * 86_400_000);
   const remaining: number = mode.remainingMs;
+  const stored = await api.compatibilityLayer.getStored("airprompts_templates");
+  const where: string | null = stored.sourceKey;
+  const storedKeys: string[] = [...(await api.compatibilityLayer.getStoredKeys()).local, ...(where ? [where] : [])];
+  // @ts-expect-error: getStored takes a data name
+  await api.compatibilityLayer.getStored("templatez");
+  const afterOtherTab = await api.dataMigrationService.waitUntilIdle();
+  const outcome: string | undefined = afterOtherTab?.outcome;
   const stats = await api.compatibilityLayer.getMigrationStats();
   const inIdb: boolean = stats.collections.templates.location === "app";
 
@@ -73,6 +80,7 @@ export async function hostApp(): Promise<string[]> {
   await api.backupService.restoreBackup(backup.id, { only: [] });
 
   const level = (await api.migrationLogger.setLogLevel("warning")).level;
+  const recording: "DEBUG" | "INFO" | "WARN" | "ERROR" | "CRITICAL" = (await api.migrationLogger.getLogLevel()).level;
   const logs = await api.migrationLogger.queryLogs({ level: "INFO", limit: 20, since: "2024-01-01T00:00:00Z", runId });
   const context: Record<string, unknown> | undefined = logs[0]?.context;
   const csv: string = await api.migrationLogger.exportLogs("csv", { limit: null });
@@ -111,7 +119,7 @@ export async function hostApp(): Promise<string[]> {
     if (failed.name === "BackupNotFound") return [failed.details?.backupId ?? "", String(which)];
   }
   void [target, from, legacy, sourceKey, backupId, keptFrom, eta, quarantinedFrom, wouldMigrate, failure, theme];
-  void [performance, savedTo, remaining, inIdb, verified, safety, level, context, csv, p95];
+  void [performance, savedTo, remaining, inIdb, verified, safety, level, context, csv, p95, storedKeys, recording, outcome];
   return templates.map((t) => t.name);
 }
 

@@ -1,8 +1,11 @@
 """The camelCase API table matches static/js/api.js, and dispatch answers plain JSON, errors included."""
 
+import asyncio
 import json
 import re
 from pathlib import Path
+
+import pytest
 
 from app.api import Api
 from app.services.crypto import PythonCrypto
@@ -71,6 +74,7 @@ BAD_CALLS: dict[tuple[str, str], list[tuple[list, str | None]]] = {
     ("dataMigrationService", "getLastReport"): [(["mig-1"], None)],
     ("dataMigrationService", "getQuarantine"): [([123], "runId"), ([""], "runId"), ([["mig-1"]], "runId")],
     ("dataMigrationService", "recover"): [([{}], None)],
+    ("dataMigrationService", "waitUntilIdle"): [([5000], None)],
     ("compatibilityLayer", "get"): [([], "name"), ([7], "name"), ([{"name": "templates"}], "name")],
     ("compatibilityLayer", "save"): [([], "name"), (["templates"], "value"), ([42, []], "name")],
     ("compatibilityLayer", "isMigrated"): [([], "name"), ([False], "name")],
@@ -83,6 +87,8 @@ BAD_CALLS: dict[tuple[str, str], list[tuple[list, str | None]]] = {
         ([True, 0], "durationMs"),
     ],
     ("compatibilityLayer", "getDualReadMode"): [([True], None)],
+    ("compatibilityLayer", "getStored"): [([], "name"), ([3], "name"), ([["templates"]], "name")],
+    ("compatibilityLayer", "getStoredKeys"): [(["local"], None)],
     ("backupService", "createFullBackup"): [
         ([42], "description"),
         (["før flytning", {"password": "x"}], "options"),
@@ -102,6 +108,7 @@ BAD_CALLS: dict[tuple[str, str], list[tuple[list, str | None]]] = {
     ("backupService", "exportBackup"): [([], "id"), ([{"id": "bk-1"}], "id")],
     ("backupService", "importBackup"): [([], "text"), ([{"format": "airprompts-migrate-backup"}], "text")],
     ("migrationLogger", "setLogLevel"): [([], "level"), (["LOUD"], "level"), ([3], "level")],
+    ("migrationLogger", "getLogLevel"): [(["INFO"], None)],
     ("migrationLogger", "queryLogs"): [
         ([{"lvl": "INFO"}], "query"),
         ([{"limit": -1}], "query"),
@@ -299,3 +306,72 @@ async def test_a_full_storage_at_the_switch_rejects_as_quota_exceeded_and_says_i
     assert storage.local == local  # rolled back, byte for byte
     history = json.loads(await api.dispatch("dataMigrationService", "getHistory", "[]"))["result"]
     assert history[0]["rolledBack"] is True and history[0]["error"]["name"] == "QuotaExceeded"
+
+
+async def test_stored_value_keys_and_log_level_are_read_without_upgrading_or_writing():
+    api = make_api()
+    storage = api.services.storage
+    legacy_like = [{"id": 7, "name": "Résumé “court” 📝", "content": "Line 1\r\nLine 2", "folder_id": "écrits"}]
+    await storage.local_write(
+        {
+            "airprompts_schema_version": '"1.0.0"',
+            "airprompts_templates": json.dumps(legacy_like, ensure_ascii=False),
+            "airprompts_todos": "[]",
+            "someone_else": "x",
+        }
+    )
+    before = dict(await storage.local_get(await storage.local_keys()))
+    stored = await api.call("compatibilityLayer", "getStored", ["airprompts_templates"])
+    assert stored == {
+        "name": "templates",
+        "location": "local",
+        "sourceKey": "airprompts_templates",
+        "sources": ["airprompts_templates"],
+        "value": legacy_like,  # the user's data as stored: snake_case kept, numeric id kept
+    }
+    missing = await api.call("compatibilityLayer", "getStored", ["snippets"])
+    assert missing["location"] is None and missing["value"] is None
+    keys_now = await api.call("compatibilityLayer", "getStoredKeys", [])
+    assert keys_now == {"local": ["airprompts_schema_version", "airprompts_templates", "airprompts_todos"], "app": []}
+    assert dict(await storage.local_get(await storage.local_keys())) == before
+    await api.call("migrationLogger", "setLogLevel", ["error"])
+    assert await api.call("migrationLogger", "getLogLevel", []) == {"level": "ERROR"}
+
+
+async def test_wait_until_idle_recovers_the_run_a_closed_tab_left():
+    class TabClosed(BaseException):
+        """The tab closed: nothing after this point runs."""
+
+    templates = [{"id": i, "name": f"Modèle “{i}” ✍️", "content": f"Ligne {i}\r\n終わり", "created_at": "2024-01-01T00:00:00.000Z"}
+                 for i in range(90)]
+    storage = MemoryStorage(local={"airprompts_schema_version": '"1.0.0"', "airprompts_templates": json.dumps(templates)})
+    registry: set[str] = set()
+    first = Api(build(storage, PythonCrypto(), MemoryLock(registry=registry)))
+    staged = 0
+
+    def close_mid_run(operation, detail):
+        nonlocal staged
+        if operation == "own_write" and any(getattr(op, "store", "") == "staging" for op in detail):
+            staged += 1
+            if staged == 2:
+                raise TabClosed()
+
+    storage.fault = close_mid_run
+    with pytest.raises(TabClosed):
+        await first.call("dataMigrationService", "runPendingMigrations", [{"batchSize": 30}])
+    storage.fault = None
+    registry.add("airprompts-migration")  # the closed tab's lock, until its page is gone
+    second = Api(build(storage, PythonCrypto(), MemoryLock(registry=registry)))
+    assert (await second.call("dataMigrationService", "checkMigrationStatus", []))["running"] is True
+    waiting = asyncio.ensure_future(second.call("dataMigrationService", "waitUntilIdle", []))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()  # the other tab still holds the lock
+    assert storage.local["airprompts_schema_version"] == '"1.0.0"'
+    registry.discard("airprompts-migration")  # the tab is gone, its lock with it
+    outcome = await asyncio.wait_for(waiting, 5)
+    assert outcome["outcome"] == "completed"
+    stored = json.loads(storage.local["airprompts_templates"])
+    assert [t["id"] for t in stored] == [str(i) for i in range(90)]  # nothing lost, nothing twice
+    assert stored[89]["content"] == "Ligne 89\r\n終わり"
+    assert storage.local["airprompts_schema_version"] == '"3.0.0"'
+    assert (await second.call("dataMigrationService", "checkMigrationStatus", []))["running"] is False

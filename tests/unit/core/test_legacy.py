@@ -89,3 +89,13 @@ def test_plain_arrays_are_united():
 def test_raw_string_collection_target_is_not_overwritten():
     plan = plan_legacy({"templates": "[]", "airprompts_templates": "oops"})
     assert plan.values == {} and plan.conflicts[0]["record"] == []
+
+
+def test_a_record_whose_id_is_an_array_or_object_is_kept_unmatched_not_a_crash():
+    # Found by the adversarial property test: an unhashable id in the new key's copy stopped the plan.
+    target = [{"id": [5], "name": "liste"}, {"id": {"n": 1}, "name": "objet"}, {"id": "t1", "name": "Résumé “a”", "updatedAt": "2024-06-01T00:00:00.000Z"}]
+    legacy = [{"id": "t1", "name": "ancien", "updatedAt": "2020-01-01T00:00:00.000Z"}, {"id": [5], "name": "autre"}]
+    plan = plan_legacy({"airprompts_templates": json.dumps(target, ensure_ascii=False), "templates": json.dumps(legacy)})
+    merged = json.loads(plan.values["airprompts_templates"])
+    names = sorted(r["name"] for r in merged)
+    assert names == sorted(["liste", "objet", "Résumé “a”", "autre"])  # nothing dropped; the t1 copies merged
