@@ -17,7 +17,7 @@ from typing import Any
 
 from app.core import ids, issues, timestamps
 from app.core.errors import InvalidInput
-from app.core.versions import CACHE_LIMIT, RENAMES, UNSEEN, is_snake
+from app.core.fields import CACHE_LIMIT, RENAMES, UNSEEN, is_snake
 
 _log = logging.getLogger(__name__)
 

@@ -19,9 +19,9 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from app.core import ids, issues, models, steps
+from app.core.fields import has_snake
 from app.core.revisions import legacy, v1_0_0, v2_0_0, v3_0_0
 from app.core.revisions.base import Note, RecordContext, Revision
-from app.core.versions import has_snake
 
 _log = logging.getLogger(__name__)
 

@@ -8,10 +8,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.core import keys
+from app.core.fields import is_snake
 from app.core.steps import camel_name, same_value
 from app.core.transform import CollectionTransformer, Context
 from app.core.validator import References, Validator
-from app.core.versions import is_snake
 
 NOW = "2025-06-01T12:00:00.000Z"
 NAMED = {
