@@ -17,6 +17,25 @@ from app.ui import chart
 from app.ui import format as fmt
 from app.ui.client import ApiError, Client
 from app.ui.dom import WINDOW, Listeners, by_id, download, el, fill, pretty_json, set_text, show
+from app.ui.rows import (
+    COLLECTIONS,
+    DEFAULT_NEXT_STEP,
+    LIST_LIMIT,
+    NEXT_STEPS,
+    backup_name,
+    cell,
+    count,
+    counts_table,
+    history_row,
+    int_or_none,
+    issue_list,
+    key_list,
+    log_row,
+    ordered,
+    quarantine_item,
+    row_button,
+    sample_table,
+)
 
 log = logging.getLogger(__name__)
 
@@ -26,23 +45,7 @@ METRICS_INTERVAL_MS = 700
 FRAME_S = 1 / 60
 LOGS_REFRESH_DELAY_S = 1.0
 REFRESH_AFTER_RUN_S = 0.15
-LIST_LIMIT = 200
 SAMPLE_PER_COLLECTION = 3
-COLLECTIONS = ("templates", "workflows", "snippets", "folders")
-
-NEXT_STEPS = {
-    "MigrationInProgress": "Another tab or window is migrating this data. Close it or wait for it to finish, then press Refresh.",
-    "DataChanged": "Another AirPrompts tab kept changing your data during the migration. Nothing was lost: the run was undone around those changes. Close the other AirPrompts tabs, then start the migration again.",
-    "RolledBack": "Your data was put back exactly as it was before the run. Download the logs (JSON) and send them to support before trying again.",
-    "QuotaExceeded": "The browser is out of storage space. Delete old backups in Backups, then start the migration again.",
-    "PlanError": "This data cannot be migrated by this version of the app. Do not change it; download the logs and contact support.",
-    "ValidationFailed": "Some records could not be checked. Your data was not changed; download the logs and the quarantine and contact support.",
-    "VerificationFailed": "The written data did not match what was prepared, so it was restored. Download the logs and contact support.",
-}
-DEFAULT_NEXT_STEP = (
-    "Your data was not changed by the failed run, or was restored from the pre-migration backup. "
-    "Download the logs (JSON) from Logs and send them to support; you can restore any backup from Backups."
-)
 
 
 class Console:
@@ -255,7 +258,7 @@ class Console:
         set_text("status-total", fmt.number(total))
         rows = [
             el("tr", el("th", name, scope="row"), el("td", fmt.number(value), cls="num"))
-            for name, value in _ordered(counts)
+            for name, value in ordered(counts)
         ]
         fill(by_id("counts-body"), *(rows or [el("tr", el("td", "No AirPrompts data found.", cls="empty", colspan=2))]))
         legacy = status.get("legacyKeys") or []
@@ -343,9 +346,9 @@ class Console:
         if report.get("needed") is False:
             blocks.append(el("p", "No migration is needed: the data is already at the target version.", cls="hint"))
         if counts:
-            blocks.append(_counts_table(counts))
+            blocks.append(counts_table(counts))
         if samples:
-            blocks.append(_sample_table(samples))
+            blocks.append(sample_table(samples))
 
         def label(item: Mapping[str, Any]) -> str:
             records = raw.get(item.get("sourceKey") or item.get("source") or "") or []
@@ -361,7 +364,7 @@ class Console:
         ):
             items = [i for i in report.get(key) or [] if isinstance(i, Mapping)]
             if items:
-                blocks.append(_issue_list(title, items, label))
+                blocks.append(issue_list(title, items, label))
         if not (report.get("quarantined") or report.get("repairs") or report.get("warnings")):
             blocks.append(el("p", "No record would be repaired or quarantined.", cls="hint"))
         fill(by_id("dry-run-details"), *blocks)
@@ -369,8 +372,8 @@ class Console:
     # ------------------------------------------------------------------ run
     def _run_options(self) -> dict:
         options: dict[str, Any] = {}
-        size = _int_or_none(by_id("batch-size").value)
-        delay = _int_or_none(by_id("batch-delay").value)
+        size = int_or_none(by_id("batch-size").value)
+        delay = int_or_none(by_id("batch-delay").value)
         if size is not None:
             options["batchSize"] = size
         if delay is not None:
@@ -539,9 +542,9 @@ class Console:
             parts = []
             if result.get("migrated") is not None:
                 parts.append(f"{fmt.plural(result.get('migrated') or 0, 'record')} migrated")
-            quarantined = _count(result.get("quarantined"))
+            quarantined = count(result.get("quarantined"))
             parts.append(f"{fmt.number(quarantined)} quarantined")
-            warnings = _count(result.get("warnings"))
+            warnings = count(result.get("warnings"))
             parts.append(fmt.plural(warnings, "warning"))
             text = ", ".join(parts)
             if result.get("durationMs") is not None:
@@ -586,23 +589,23 @@ class Console:
         full = meta.get("type", "full") == "full"
         buttons = el(
             "div",
-            _row_button("Verify", "verify", backup_id, description),
-            _row_button("Restore", "restore", backup_id, description),
-            _row_button("Export", "export", backup_id, description, disabled=not full,
+            row_button("Verify", "verify", backup_id, description),
+            row_button("Restore", "restore", backup_id, description),
+            row_button("Export", "export", backup_id, description, disabled=not full,
                         title=None if full else "Incremental backups need their base; export a full backup"),
-            _row_button("Delete", "delete", backup_id, description, cls="danger"),
+            row_button("Delete", "delete", backup_id, description, cls="danger"),
             cls="actions",
         )
         return el(
             "tr",
-            _cell("Date", el("span", fmt.when(meta.get("createdAt") or meta.get("createdAtMs")))),
-            _cell("Description", el("span", el("span", description, cls="description"),
+            cell("Date", el("span", fmt.when(meta.get("createdAt") or meta.get("createdAtMs")))),
+            cell("Description", el("span", el("span", description, cls="description"),
                                     el("span", kind, cls="tag") if kind and kind != "manual" else None)),
-            _cell("Version", el("span", meta.get("schemaVersion") or fmt.DASH)),
-            _cell("Size", el("span", fmt.size(meta.get("sizeBytes"))), cls="num"),
-            _cell("Encrypted", el("span", fmt.yes_no(meta.get("encrypted")))),
-            _cell("Verified", verified),
-            _cell("Actions", buttons, cls="actions-cell"),
+            cell("Version", el("span", meta.get("schemaVersion") or fmt.DASH)),
+            cell("Size", el("span", fmt.size(meta.get("sizeBytes"))), cls="num"),
+            cell("Encrypted", el("span", fmt.yes_no(meta.get("encrypted")))),
+            cell("Verified", verified),
+            cell("Actions", buttons, cls="actions-cell"),
             data_backup_id=backup_id,
         )
 
@@ -650,7 +653,7 @@ class Console:
         if meta.get("encrypted"):
             confirmed, passphrase = await self.confirm(
                 "Verify encrypted backup",
-                f"Backup {_backup_name(meta)} is encrypted. Its passphrase proves that it can be decrypted.",
+                f"Backup {backup_name(meta)} is encrypted. Its passphrase proves that it can be decrypted.",
                 [],
                 "Verify",
                 passphrase=True,
@@ -663,10 +666,10 @@ class Console:
         await self.refresh_backups()
         chunks = len((report or {}).get("chunks") or [])
         if report and report.get("ok"):
-            self.notify(f"Backup {_backup_name(meta)} verified: every checksum of its {fmt.plural(chunks, 'chunk')} matches.", "info")
+            self.notify(f"Backup {backup_name(meta)} verified: every checksum of its {fmt.plural(chunks, 'chunk')} matches.", "info")
         else:
             errors = "; ".join((report or {}).get("errors") or []) or "a chunk does not match its checksum"
-            self.notify(f"Backup {_backup_name(meta)} failed verification: {errors}. Do not restore it.")
+            self.notify(f"Backup {backup_name(meta)} failed verification: {errors}. Do not restore it.")
 
     async def restore_backup(self, backup_id: str) -> None:
         """Confirm, then bring the app data back to a backup's state."""
@@ -677,8 +680,8 @@ class Console:
         in_backup = [*(keys.get("local") or []), *(f"AirPromptsDB:{k}" for k in keys.get("app") or [])]
         removed = sorted(k for k in current if k not in set(in_backup))
         details = [
-            _key_list(f"Keys that will be restored ({len(in_backup)})", in_backup, "None: the backup holds no data."),
-            _key_list(f"Keys that exist now and will be removed ({len(removed)})", removed, "None."),
+            key_list(f"Keys that will be restored ({len(in_backup)})", in_backup, "None: the backup holds no data."),
+            key_list(f"Keys that exist now and will be removed ({len(removed)})", removed, "None."),
         ]
         text = (
             f"This puts the AirPrompts data back exactly as it was on {fmt.when(meta.get('createdAt'))}"
@@ -686,7 +689,7 @@ class Console:
             " A safety backup of the current data is made first, so you can undo this."
         )
         confirmed, passphrase = await self.confirm(
-            f"Restore backup {_backup_name(meta)}?",
+            f"Restore backup {backup_name(meta)}?",
             text,
             details,
             "Restore",
@@ -702,7 +705,7 @@ class Console:
         )
         safety = result.get("safetyBackupId")
         self.notify(
-            f"Restored backup {_backup_name(meta)}: {fmt.plural(result.get('written') or 0, 'value')} written, "
+            f"Restored backup {backup_name(meta)}: {fmt.plural(result.get('written') or 0, 'value')} written, "
             f"{fmt.plural(len(result.get('removed') or []), 'key')} removed."
             + (f" Safety backup of the previous data: {safety}." if safety else ""),
             "info",
@@ -712,7 +715,7 @@ class Console:
         """Confirm, then delete a backup."""
         meta = self._meta(backup_id)
         confirmed, _ = await self.confirm(
-            f"Delete backup {_backup_name(meta)}?",
+            f"Delete backup {backup_name(meta)}?",
             f"The backup from {fmt.when(meta.get('createdAt'))} ({fmt.size(meta.get('sizeBytes'))}) is deleted for good. "
             "Your current data does not change.",
             [],
@@ -724,7 +727,7 @@ class Console:
         await self.call("backupService", "deleteBackup", backup_id)
         self.verified.pop(backup_id, None)
         await self.refresh_backups()
-        self.notify(f"Deleted backup {_backup_name(meta)}.", "info")
+        self.notify(f"Deleted backup {backup_name(meta)}.", "info")
 
     async def export_backup(self, backup_id: str) -> None:
         """Download a full backup as a self-contained JSON file."""
@@ -743,9 +746,9 @@ class Console:
         by_id("backup-file").files = []
         await self.refresh_backups()
         if meta.get("alreadyImported"):
-            self.notify(f"This file is backup {_backup_name(meta)}, already stored as {meta.get('id')}: not imported again.", "info")
+            self.notify(f"This file is backup {backup_name(meta)}, already stored as {meta.get('id')}: not imported again.", "info")
         else:
-            self.notify(f"Imported backup {_backup_name(meta)} as {meta.get('id')}.", "info")
+            self.notify(f"Imported backup {backup_name(meta)} as {meta.get('id')}.", "info")
 
     # ------------------------------------------------------------------ confirmation dialog
     async def confirm(
@@ -799,9 +802,9 @@ class Console:
     async def refresh_logs(self) -> None:
         """Show the log entries matching the filters, newest first."""
         query = self._log_query()
-        limit = _int_or_none(by_id("logs-limit").value)
+        limit = int_or_none(by_id("logs-limit").value)
         entries = await self.call("migrationLogger", "queryLogs", {**query, "limit": limit}) or []
-        rows = [_log_row(entry) for entry in entries if isinstance(entry, Mapping)]
+        rows = [log_row(entry) for entry in entries if isinstance(entry, Mapping)]
         if not rows:
             rows = [el("tr", el("td", "No log entry matches these filters.", cls="empty", colspan=4))]
         fill(by_id("logs-body"), *rows)
@@ -834,13 +837,13 @@ class Console:
     async def refresh_history(self) -> None:
         """Show past runs and the quarantined records."""
         history = await self.call("dataMigrationService", "getHistory") or []
-        rows = [_history_row(run) for run in history if isinstance(run, Mapping)]
+        rows = [history_row(run) for run in history if isinstance(run, Mapping)]
         if not rows:
             rows = [el("tr", el("td", "No migration has run in this browser yet.", cls="empty", colspan=7))]
         fill(by_id("history-body"), *rows)
         quarantine = await self.call("dataMigrationService", "getQuarantine")
         self.quarantine = list(quarantine) if isinstance(quarantine, list) else []
-        items = [_quarantine_item(entry) for entry in self.quarantine[:LIST_LIMIT]]
+        items = [quarantine_item(entry) for entry in self.quarantine[:LIST_LIMIT]]
         if len(self.quarantine) > LIST_LIMIT:
             items.append(el("li", f"… and {len(self.quarantine) - LIST_LIMIT} more: download the quarantine to see all.",
                             cls="empty"))
@@ -884,177 +887,6 @@ class Console:
             el("span", "╍ throughput (items/s)", cls="legend-rates"),
             f" over the {'current' if metrics.get('running') else 'last'} run.",
         )
-
-
-# ---------------------------------------------------------------------- row builders
-def _cell(label: str, content: Any, cls: str | None = None) -> Any:
-    return el("td", content, cls=cls, data_label=label)
-
-
-def _row_button(label: str, action: str, backup_id: str, description: str, *, cls: str | None = None,
-                disabled: bool = False, title: str | None = None) -> Any:
-    return el(
-        "button",
-        label,
-        type="button",
-        id=f"backup-{action}-{backup_id}",
-        cls=cls,
-        data_action=action,
-        data_backup_id=backup_id,
-        aria_label=f"{label} backup {description}",
-        disabled=disabled,
-        title=title,
-    )
-
-
-def _backup_name(meta: Mapping[str, Any]) -> str:
-    description = meta.get("description")
-    when = fmt.when(meta.get("createdAt") or meta.get("createdAtMs"))
-    return f"“{description}” ({when})" if description else f"of {when}"
-
-
-def _key_list(title: str, keys: list[str], empty: str) -> Any:
-    shown = keys[:LIST_LIMIT]
-    items = [el("li", el("code", key)) for key in shown]
-    if len(keys) > LIST_LIMIT:
-        items.append(el("li", f"… and {len(keys) - LIST_LIMIT} more"))
-    return el("div", el("h3", title), el("ul", *items) if items else el("p", empty, cls="hint"))
-
-
-def _log_row(entry: Mapping[str, Any]) -> Any:
-    level = str(entry.get("level") or "")
-    context = dict(entry.get("context") or {})
-    if entry.get("runId"):
-        context = {"runId": entry["runId"], **context}
-    return el(
-        "tr",
-        _cell("Time", el("span", fmt.when(entry.get("time")))),
-        _cell("Level", el("span", level, cls=f"level level-{level}")),
-        _cell("Message", el("span", str(entry.get("message") or ""), cls="message")),
-        _cell("Context", el("span", fmt.compact_json(context)), cls="context"),
-        data_level=level,
-    )
-
-
-def _history_row(run: Mapping[str, Any]) -> Any:
-    success = run.get("success")
-    error = run.get("error")
-    if success:
-        result = el("span", "✓ success", cls="status-ok")
-    elif success is False:
-        message = error.get("name") if isinstance(error, Mapping) else error
-        result = el("span", f"✗ failed{': ' + str(message) if message else ''}", cls="status-bad")
-    else:
-        result = el("span", fmt.DASH)
-    displaced = [f"{d.get('area')}:{d.get('key')}" for d in run.get("displaced") or [] if isinstance(d, Mapping)]
-    if displaced:
-        # Values another writer stored during a run that was rolled back: kept in this history entry.
-        result = el(
-            "span",
-            result,
-            el("small", f" Kept aside (written during the run, replaced by the restore): {', '.join(displaced)}",
-               cls="status-note"),
-        )
-    return el(
-        "tr",
-        _cell("Started", el("span", fmt.when(run.get("startedAt") or run.get("finishedAt")))),
-        _cell("Versions", el("span", fmt.version_path(run.get("fromVersion"), run.get("toVersion")))),
-        _cell("Result", result),
-        _cell("Migrated", el("span", fmt.number(run.get("migrated"))), cls="num"),
-        _cell("Quarantined", el("span", fmt.number(_count(run.get("quarantined")))), cls="num"),
-        _cell("Duration", el("span", fmt.duration(run.get("durationMs"))), cls="num"),
-        _cell("Backup", el("code", str(run.get("backupId") or fmt.DASH))),
-    )
-
-
-def _quarantine_item(entry: Any) -> Any:
-    record = entry.get("record", entry) if isinstance(entry, Mapping) else entry
-    errors = fmt.error_lines(entry.get("errors") if isinstance(entry, Mapping) else None)
-    where = []
-    if isinstance(entry, Mapping):
-        for key, label in (("sourceKey", "from"), ("kind", "kind"), ("index", "position"),
-                           ("runId", "run")):
-            if entry.get(key) is not None:
-                where.append(f"{label} {entry[key]}")
-    return el(
-        "li",
-        el("span", fmt.record_label(record), cls="record-label"),
-        el("span", f" ({', '.join(where)})", cls="hint") if where else None,
-        el("ul", *[el("li", line) for line in errors], cls="errors") if errors else None,
-        el("details", el("summary", "Record as stored"), el("pre", pretty_json(record), cls="record-json"), cls="record"),
-    )
-
-
-def _counts_table(counts: Mapping[str, Any]) -> Any:
-    rows = []
-    for name, value in _ordered(counts):
-        value = value if isinstance(value, Mapping) else {}
-        versions = ", ".join(f"{v}: {fmt.number(n)}" for v, n in (value.get("byVersion") or {}).items())
-        rows.append(
-            el(
-                "tr",
-                el("th", name, scope="row", data_label="Collection"),
-                _cell("Records", el("span", fmt.number(value.get("input"))), cls="num"),
-                _cell("Would migrate", el("span", fmt.number(value.get("migrated"))), cls="num"),
-                _cell("Quarantined", el("span", fmt.number(value.get("quarantined"))), cls="num"),
-                _cell("Stored as", el("span", versions or fmt.DASH)),
-            )
-        )
-    head = el("tr", *[el("th", h, scope="col", cls="num" if h in ("Records", "Would migrate", "Quarantined") else None)
-                      for h in ("Collection", "Records", "Would migrate", "Quarantined", "Stored as")])
-    return el("div", el("table", el("caption", "Per collection"), el("thead", head), el("tbody", *rows),
-                        cls="cards", id="dry-run-counts"), cls="table-wrap")
-
-
-def _sample_table(samples: list) -> Any:
-    rows = []
-    for kind, before, after in samples:
-        change = fmt.field_changes(before, after) if after is not None else "would be quarantined or merged"
-        rows.append(
-            el(
-                "tr",
-                _cell("Collection", el("span", kind)),
-                _cell("Record", el("span", fmt.record_label(before), cls="record-label")),
-                _cell("What changes", el("span", change)),
-            )
-        )
-    head = el("tr", *[el("th", h, scope="col") for h in ("Collection", "Record", "What changes")])
-    return el("div", el("table", el("caption", "A sample of records and how each would change"), el("thead", head),
-                        el("tbody", *rows), cls="cards", id="dry-run-sample"), cls="table-wrap")
-
-
-def _issue_list(title: str, items: list, label: Callable[[Mapping[str, Any]], str]) -> Any:
-    shown = []
-    for item in items[:LIST_LIMIT]:
-        lines = fmt.error_lines(item.get("errors")) or ([str(item["message"])] if item.get("message") else [])
-        where = item.get("sourceKey") or item.get("source")
-        head = label(item) + (f" ({where})" if where else "")
-        shown.append(el("li", el("span", head, cls="record-label"),
-                        el("ul", *[el("li", line) for line in lines], cls="errors") if lines else None))
-    if len(items) > LIST_LIMIT:
-        shown.append(el("li", f"… and {len(items) - LIST_LIMIT} more", cls="empty"))
-    return el("div", el("h4", f"{title} ({len(items)})"), el("ul", *shown, cls="dry-run-list"))
-
-
-def _ordered(mapping: Mapping[str, Any]) -> list[tuple[str, Any]]:
-    known = [(k, mapping[k]) for k in COLLECTIONS if k in mapping]
-    return known + [(k, v) for k, v in mapping.items() if k not in COLLECTIONS]
-
-
-def _count(value: Any) -> int:
-    if isinstance(value, list):
-        return len(value)
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return int(value)
-    return 0
-
-
-def _int_or_none(value: Any) -> int | None:
-    try:
-        text = str(value).strip()
-        return int(float(text)) if text else None
-    except ValueError:
-        return None
 
 
 async def mount(client: Client) -> Console:
