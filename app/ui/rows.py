@@ -35,7 +35,7 @@ def cell(label: str, content: Any, cls: str | None = None) -> Any:
 
 
 def row_button(label: str, action: str, backup_id: str, description: str, *, cls: str | None = None,
-                disabled: bool = False, title: str | None = None) -> Any:
+               disabled: bool = False, title: str | None = None) -> Any:
     """Return a backup row's action button, found by the table's click listener through its data attributes."""
     return el(
         "button",
@@ -48,6 +48,41 @@ def row_button(label: str, action: str, backup_id: str, description: str, *, cls
         aria_label=f"{label} backup {description}",
         disabled=disabled,
         title=title,
+    )
+
+
+def backup_row(meta: Mapping[str, Any], verdict: Mapping[str, Any] | None) -> Any:
+    """Return the backup table's row of one backup, with its last verification's ``verdict`` and its actions."""
+    backup_id = str(meta["id"])
+    description = meta.get("description") or "(no description)"
+    kind = meta.get("kind") or ""
+    if verdict is None:
+        verified = el("span", "not checked")
+    elif verdict.get("ok"):
+        verified = el("span", "✓ ok", cls="status-ok")
+    else:
+        verified = el("span", "✗ failed", cls="status-bad", title="; ".join(verdict.get("errors") or []))
+    full = meta.get("type", "full") == "full"
+    buttons = el(
+        "div",
+        row_button("Verify", "verify", backup_id, description),
+        row_button("Restore", "restore", backup_id, description),
+        row_button("Export", "export", backup_id, description, disabled=not full,
+                   title=None if full else "Incremental backups need their base; export a full backup"),
+        row_button("Delete", "delete", backup_id, description, cls="danger"),
+        cls="actions",
+    )
+    return el(
+        "tr",
+        cell("Date", el("span", fmt.when(meta.get("createdAt") or meta.get("createdAtMs")))),
+        cell("Description", el("span", el("span", description, cls="description"),
+                               el("span", kind, cls="tag") if kind and kind != "manual" else None)),
+        cell("Version", el("span", meta.get("schemaVersion") or fmt.DASH)),
+        cell("Size", el("span", fmt.size(meta.get("sizeBytes"))), cls="num"),
+        cell("Encrypted", el("span", fmt.yes_no(meta.get("encrypted")))),
+        cell("Verified", verified),
+        cell("Actions", buttons, cls="actions-cell"),
+        data_backup_id=backup_id,
     )
 
 
