@@ -14,7 +14,7 @@ _SNAKE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+")
 
 
 _snake_cache: dict[str, bool] = {}
-# Field name -> its camelCase name when it is snake_case, else None (filled by steps._rename_of).
+# Field name -> its camelCase name when it is snake_case, else None (filled by app.core.steps.names).
 RENAMES: dict[str, str | None] = {}
 UNSEEN: Any = object()
 CACHE_LIMIT = 4096  # field names are few, but the data is untrusted
