@@ -11,7 +11,13 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e import matrix as mx
-from tests.e2e.test_worker import COUNT_WASM_JS, WORKER_SCRIPT, multilingual_store, multilingual_text
+from tests.e2e.test_worker import (
+    COUNT_WASM_JS,
+    WORKER_SCRIPT,
+    assert_no_python_in_realm,
+    multilingual_store,
+    multilingual_text,
+)
 
 TICKS_JS = """() => {
     const t = (window.__ticks = { timeouts: 0, frames: 0, atPhase: {}, running: true });
@@ -33,18 +39,7 @@ def test_the_console_realm_never_loads_pyodide_and_a_run_leaves_its_timers_ticki
     app.console_errors.clear()
     app.open("?autostart=0")
     expect(page.locator("#console")).to_have_attribute("data-state", "ready")
-    realm = page.evaluate(
-        """() => ({
-            pyodide: typeof globalThis.pyodide, loadPyodide: typeof globalThis.loadPyodide,
-            pyScripts: document.querySelectorAll('script[type=py], script[type=mpy]').length,
-            wasm: window.__wasm,
-            resources: performance.getEntriesByType('resource').map((e) => e.name),
-        })"""
-    )
-    assert realm["pyodide"] == "undefined" and realm["loadPyodide"] == "undefined"
-    assert realm["pyScripts"] == 0
-    assert realm["wasm"] == 0, "the console page's realm compiled WebAssembly"
-    assert [u for u in realm["resources"] if "/static/vendor/" in u] == []
+    assert_no_python_in_realm(page)
     assert any(worker.url.endswith(WORKER_SCRIPT) for worker in page.workers)
     assert any("/static/vendor/pyodide/pyodide.asm.wasm" in u for u in app.requests)
     assert not any("/static/vendor/pyscript/" in u for u in app.requests)

@@ -91,6 +91,23 @@ def multilingual_store(templates: int) -> dict[str, str]:
     }
 
 
+def assert_no_python_in_realm(page) -> None:
+    """Assert the page's own realm never loaded Pyodide or PyScript nor compiled WebAssembly (COUNT_WASM_JS counts)."""
+    realm = page.evaluate(
+        """() => ({
+            pyodide: typeof globalThis.pyodide, loadPyodide: typeof globalThis.loadPyodide,
+            pyScripts: document.querySelectorAll('script[type=py], script[type=mpy]').length,
+            wasm: window.__wasm,
+            resources: performance.getEntriesByType('resource').map((e) => e.name),
+        })"""
+    )
+    assert realm["pyodide"] == "undefined" and realm["loadPyodide"] == "undefined"
+    assert realm["pyScripts"] == 0
+    assert realm["wasm"] == 0, "the page's realm compiled WebAssembly"
+    # The page itself fetched neither PyScript nor Pyodide: the worker did.
+    assert [u for u in realm["resources"] if "/static/vendor/" in u] == []
+
+
 def worker_urls(page) -> list[str]:
     return [worker.url for worker in page.workers]
 
@@ -136,19 +153,7 @@ def test_the_host_page_realm_never_loads_pyodide(app):
     app.page.goto(app.base_url + HOST + "?autostart=0")
     app.wait_ready()
     assert app.call("api.ready.then(() => 'resolved')") == "resolved"
-    realm = app.page.evaluate(
-        """() => ({
-            pyodide: typeof globalThis.pyodide, loadPyodide: typeof globalThis.loadPyodide,
-            pyScripts: document.querySelectorAll('script[type=py], script[type=mpy]').length,
-            wasm: window.__wasm,
-            resources: performance.getEntriesByType('resource').map((e) => e.name),
-        })"""
-    )
-    assert realm["pyodide"] == "undefined" and realm["loadPyodide"] == "undefined"
-    assert realm["pyScripts"] == 0
-    assert realm["wasm"] == 0, "the page's realm compiled WebAssembly"
-    # The page itself fetched neither PyScript nor Pyodide: the worker did.
-    assert [u for u in realm["resources"] if "/static/vendor/" in u] == []
+    assert_no_python_in_realm(app.page)
     assert any(u.endswith(WORKER_SCRIPT) for u in worker_urls(app.page))
     assert any("/static/vendor/pyodide/pyodide.asm.wasm" in u for u in app.requests)
     assert not any("/static/vendor/pyscript/" in u for u in app.requests)
