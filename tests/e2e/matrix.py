@@ -171,19 +171,29 @@ async (stores) => {
 }
 """
 
+# The console's panels may still refresh from the last scenario (a deferred read of the
+# logs or backups opens, and so creates, the own database again): wipe until both stay gone.
 WIPE_JS = r"""
 async () => {
   localStorage.clear();
   sessionStorage.clear();
-  for (const name of ["AirPromptsDB", "AirPromptsMigrate"]) {
-    await new Promise((resolve, reject) => {
-      const req = indexedDB.deleteDatabase(name);
-      req.onsuccess = () => resolve();
-      req.onerror = () => reject(req.error);
-      req.onblocked = () => reject(new Error(name + " is still open in another page"));
-    });
+  const names = ["AirPromptsDB", "AirPromptsMigrate"];
+  let left = [];
+  for (let attempt = 0; attempt < 20; attempt++) {
+    for (const name of names) {
+      await new Promise((resolve, reject) => {
+        const req = indexedDB.deleteDatabase(name);
+        req.onsuccess = () => resolve();
+        req.onerror = () => reject(req.error);
+        req.onblocked = () => reject(new Error(name + " is still open in another page"));
+      });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    left = (await indexedDB.databases()).map((d) => d.name);
+    if (!left.some((name) => names.includes(name))) break;
   }
-  return (await indexedDB.databases()).map((d) => d.name);
+  localStorage.clear();
+  return left;
 }
 """
 
