@@ -13,21 +13,12 @@ from playwright.sync_api import expect
 from tests.e2e import matrix as mx
 from tests.e2e.test_worker import (
     COUNT_WASM_JS,
+    TICKS_JS,
     WORKER_SCRIPT,
     assert_no_python_in_realm,
     multilingual_store,
     multilingual_text,
 )
-
-TICKS_JS = """() => {
-    const t = (window.__ticks = { timeouts: 0, frames: 0, atPhase: {}, running: true });
-    const timeout = () => { t.timeouts += 1; if (t.running) setTimeout(timeout, 0); };
-    const frame = () => { t.frames += 1; if (t.running) requestAnimationFrame(frame); };
-    setTimeout(timeout, 0);
-    requestAnimationFrame(frame);
-    addEventListener('airprompts:phase', (e) => { t.atPhase[e.detail.phase] = [t.timeouts, t.frames]; });
-    addEventListener('airprompts:complete', () => { t.atPhase.complete = [t.timeouts, t.frames]; t.running = false; });
-}"""
 
 
 def test_the_console_realm_never_loads_pyodide_and_a_run_leaves_its_timers_ticking(app):

@@ -108,6 +108,18 @@ def assert_no_python_in_realm(page) -> None:
     assert [u for u in realm["resources"] if "/static/vendor/" in u] == []
 
 
+# The page's own timers and frames, counted at each phase of a run; they stop at its end.
+TICKS_JS = """() => {
+    const t = (window.__ticks = { timeouts: 0, frames: 0, atPhase: {}, running: true });
+    const timeout = () => { t.timeouts += 1; if (t.running) setTimeout(timeout, 0); };
+    const frame = () => { t.frames += 1; if (t.running) requestAnimationFrame(frame); };
+    setTimeout(timeout, 0);
+    requestAnimationFrame(frame);
+    addEventListener('airprompts:phase', (e) => { t.atPhase[e.detail.phase] = [t.timeouts, t.frames]; });
+    addEventListener('airprompts:complete', () => { t.atPhase.complete ??= [t.timeouts, t.frames]; t.running = false; });
+}"""
+
+
 def worker_urls(page) -> list[str]:
     return [worker.url for worker in page.workers]
 
@@ -171,16 +183,7 @@ def test_the_host_page_realm_never_loads_pyodide(app):
 def test_a_migration_completes_while_the_page_keeps_running_its_timers(host):
     local = multilingual_store(2000)
     app = host(local)
-    app.page.evaluate(
-        """() => {
-            const t = (window.__ticks = { timeouts: 0, frames: 0, atPhase: {}, running: true });
-            const timeout = () => { t.timeouts += 1; if (t.running) setTimeout(timeout, 0); };
-            const frame = () => { t.frames += 1; if (t.running) requestAnimationFrame(frame); };
-            setTimeout(timeout, 0);
-            requestAnimationFrame(frame);
-            addEventListener('airprompts:phase', (e) => { t.atPhase[e.detail.phase] = [t.timeouts, t.frames]; });
-        }"""
-    )
+    app.page.evaluate(TICKS_JS)
     # One batch for the whole store: on the page's thread it would be one long task with no timer in between.
     result = app.call(
         """api.dataMigrationService.runPendingMigrations({batchSize: 100000}).then((r) => {
