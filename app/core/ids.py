@@ -17,6 +17,10 @@ STABLE_ID_PREFIX = "rec-"
 
 def is_number(value: Any) -> bool:
     """Return whether ``value`` is a JSON number (bool is not)."""
+    # Parsed JSON holds exact ints and floats: two type checks answer for nearly every value.
+    kind = type(value)
+    if kind is str or kind is int or kind is float:
+        return kind is not str
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 

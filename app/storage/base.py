@@ -98,6 +98,16 @@ class Storage(Protocol):
         """
         ...
 
+    async def local_verify(
+        self, expect: Mapping[str, str | None], parse: Iterable[str]
+    ) -> tuple[list[str], list[str]]:
+        """Return ``(local_changed(expect), local_unparsable(parse))`` from one read of the keys.
+
+        Verify asks both of the values a run wrote; one read of several MB costs the
+        page half as much as two.
+        """
+        ...
+
     async def app_keys(self) -> list[str]:
         """Return the keys of ``AirPromptsDB``/``storage`` (empty when the database does not exist)."""
         ...

@@ -79,12 +79,18 @@ _HELD: dict[tuple[str, str], tuple[int, str]] = {}
 HELD_MIN = TEXT_BYTES_MIN  # shorter texts cost less to send than to look up
 
 
+# Element counts of held texts, by token: a run counts each collection for its plan, and its
+# backup counts the very same texts again (a JSON.parse of several MB each time).
+_COUNTED: dict[int, int] = {}
+
+
 def _hold(area: str, keys: Sequence[str], values: Sequence[Any], tokens: Sequence[Any]) -> None:
     for key, value, token in zip(keys, values, tokens, strict=True):
+        before = _HELD.pop((area, key), None)
+        if before is not None:
+            _COUNTED.pop(before[0], None)
         if token and isinstance(value, str):
             _HELD[(area, key)] = (int(token), value)
-        else:
-            _HELD.pop((area, key), None)
 
 
 def _held_token(area: str, key: str, value: Any) -> int:
@@ -109,9 +115,12 @@ def count_json_array(text: str) -> int:
     JavaScript's parser is stricter than Python's (no NaN), so whatever it accepts
     Python parses to as many elements; anything else, or a string the bridge cannot
     carry, goes to the Python count, which also says what is wrong. A text the bridge
-    handed out (the run's read of the store) is named by its token, not sent back.
+    handed out (the run's read of the store) is named by its token, not sent back, and
+    counted once while the bridge holds it.
     """
     token = next((t for t, held in _HELD.values() if held is text), 0) if len(text) >= HELD_MIN else 0
+    if token in _COUNTED:
+        return _COUNTED[token]
     count = -1
     for arg in ([token] if token else []) + [None]:
         try:
@@ -120,7 +129,11 @@ def count_json_array(text: str) -> int:
             count = -1
         if count >= 0:
             break
-    return count if count >= 0 else jsonstream.count_array(text)
+    if count < 0:
+        count = jsonstream.count_array(text)  # raises MalformedJSON (nothing is remembered)
+    if token:
+        _COUNTED[token] = count
+    return count
 
 
 class BrowserStorage:
@@ -205,6 +218,18 @@ class BrowserStorage:
 
     async def local_unparsable(self, keys: Iterable[str]) -> list[str]:
         return await self._call(self.js_bridge.localUnparsable, self._arr(keys))
+
+    async def local_verify(
+        self, expect: Mapping[str, str | None], parse: Iterable[str]
+    ) -> tuple[list[str], list[str]]:
+        keys = list(expect)
+        values = [expect[k] for k in keys]
+        parse = list(parse)
+        differ, unparsable = await self._call_texts(
+            self.js_bridge.localVerify,
+            lambda held: (self._arr(keys), self._texts(values, "local" if held else None, keys), self._arr(parse)),
+        )
+        return list(differ), list(unparsable)
 
     async def app_keys(self) -> list[str]:
         return await self._call(self.js_bridge.appKeys)

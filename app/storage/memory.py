@@ -81,6 +81,11 @@ class MemoryStorage:
                 bad.append(key)
         return bad
 
+    async def local_verify(
+        self, expect: Mapping[str, str | None], parse: Iterable[str]
+    ) -> tuple[list[str], list[str]]:
+        return await self.local_changed(expect), await self.local_unparsable(parse)
+
     def local_usage(self) -> int:
         """Return the used localStorage space in UTF-16 code units."""
         return sum(utf16_len(k) + utf16_len(v) for k, v in self.local.items())

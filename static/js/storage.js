@@ -64,6 +64,7 @@ const encoder = new TextEncoder();
 
 export function out(text) {
   if (text === null || text === undefined) return undefined;
+  if (text instanceof Uint8Array) return text; // stored as UTF-8 bytes (STORED_AS_BYTES)
   if (text.length >= FAST_TEXT_MIN && text.isWellFormed()) return encoder.encode(text);
   return text;
 }
@@ -184,13 +185,19 @@ function pageDiffer(keys, values) {
 // absent) or already hold what this write puts there; else nothing is written.
 function pageWrite(setKeys, setValues, removeKeys, expectKeys, expectValues) {
   fault("local_write", { set: setKeys, remove: removeKeys });
+  // Each key is read once (a getItem of a multi-MB value copies it): for the guard and for the undo.
+  const now = new Map();
+  const current = (key) => {
+    if (!now.has(key)) now.set(key, localStorage.getItem(key));
+    return now.get(key);
+  };
   if (expectKeys && expectKeys.length) {
     const after = new Map(removeKeys.map((key) => [key, null]));
     setKeys.forEach((key, i) => after.set(key, setValues[i]));
-    guard(expectKeys, expectValues, (key) => localStorage.getItem(key), after, "localStorage");
+    guard(expectKeys, expectValues, current, after, "localStorage");
   }
   const touched = [...setKeys, ...removeKeys];
-  const previous = touched.map((key) => localStorage.getItem(key));
+  const previous = touched.map(current);
   try {
     for (const key of removeKeys) localStorage.removeItem(key);
     for (let i = 0; i < setKeys.length; i++) localStorage.setItem(setKeys[i], setValues[i]);
@@ -265,6 +272,27 @@ export async function localUnparsable(keys) {
       return true;
     }
   });
+}
+
+// [localChanged(keys, values), localUnparsable(parseKeys)] from one read of the page:
+// verify compares what the switch wrote and parses it here, off the page.
+export async function localVerify(keys, encodedValues, parseKeys) {
+  const expected = textsOf(encodedValues, "local", keys);
+  const all = [...new Set([...keys, ...parseKeys])];
+  const values = await page.pageRead(all);
+  const now = new Map(all.map((key, i) => [key, values[i] ?? null]));
+  const differ = keys.filter((key, i) => now.get(key) !== (expected[i] ?? null));
+  const unparsable = parseKeys.filter((key) => {
+    const value = now.get(key);
+    if (value === null) return false;
+    try {
+      JSON.parse(value);
+      return false;
+    } catch (_) {
+      return true;
+    }
+  });
+  return [differ, unparsable];
 }
 
 // Resolve with the tokens of the values set.
@@ -474,6 +502,17 @@ export async function ownKeys(storeName, prefix) {
   return keys;
 }
 
+// The own stores whose values are kept as the UTF-8 bytes Python sends them as: the staged
+// batches, which only Python reads back (after a reload). Decoding several MB of them here
+// and storing two-byte strings cost a run about twice the bytes' own put.
+const STORED_AS_BYTES = new Set(["staging"]);
+
+function stored(storeName, value) {
+  if (!(value instanceof Uint8Array) || !STORED_AS_BYTES.has(storeName)) return textOf(value);
+  // A view into a larger buffer would store the whole buffer: keep exactly the bytes.
+  return value.byteOffset === 0 && value.byteLength === value.buffer.byteLength ? value : value.slice();
+}
+
 // ops: [["put", store, key, value] | ["delete", store, key] | ["deletePrefix", store, prefix]]
 export async function ownWrite(ops) {
   const db = await openOwn();
@@ -490,7 +529,7 @@ export async function ownWrite(ops) {
       break;
     }
     const store = tx.objectStore(storeName);
-    if (kind === "put") store.put(textOf(value), key);
+    if (kind === "put") store.put(stored(storeName, value), key);
     else if (kind === "delete") store.delete(key);
     else if (kind === "deletePrefix") store.delete(prefixRange(key) ?? IDBKeyRange.lowerBound(""));
     else {

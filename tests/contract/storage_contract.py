@@ -141,6 +141,22 @@ async def local_unparsable_names_what_json_parse_refuses(storage, faults):
 
 
 @case
+async def local_verify_compares_and_parses_from_one_read(storage, faults):
+    big = "[" + '"\u201cR\u00e9sum\u00e9\u201d \u8bf7 \U0001f680\\r\\n",' * 4000 + "1]"
+    await storage.local_write({"big": big, "bad": "[Infinity]", "same": '"x"', "cut": "[1"})
+    expect = {"big": big, "same": '"y"', "absent": None, "bad": "[Infinity]"}
+    differ, unparsable = await storage.local_verify(expect, ["big", "bad", "absent", "cut"])
+    assert sorted(differ) == ["same"]
+    assert sorted(unparsable) == ["bad", "cut"]
+    # The same answers as the two questions asked apart.
+    assert sorted(await storage.local_changed(expect)) == sorted(differ)
+    assert sorted(await storage.local_unparsable(["big", "bad", "absent", "cut"])) == sorted(unparsable)
+    assert await storage.local_verify({big[:5]: None}, []) == ([], [])
+    differ, unparsable = await storage.local_verify({"big": big[:-1] + "2]"}, ["big"])
+    assert (differ, unparsable) == (["big"], [])
+
+
+@case
 async def app_changed_compares_records_as_json(storage, faults):
     value = [{"id": "t1", "content": "x\u200fy"}, {"id": 2}]
     await storage.app_write({"templates": record("templates", value, 123)})

@@ -169,17 +169,21 @@ class Switch:
         expected: dict[tuple[str, str], str | None] = {(t.area, t.key): t.text for t in run.targets}
         expected.update({("local", key): None for key in run.remove})
         expected[("local", keys.SCHEMA_VERSION_KEY)] = version_text()
-        differ = await self.changed(expected)
+        # The live app reads every key with JSON.parse: prove each written value parses where it lies,
+        # from the same read as the comparison. (AirPromptsDB records were parsed by the browser to be
+        # stored at all.)
+        written = [t.key for t in run.targets if t.area == "local"] + [keys.SCHEMA_VERSION_KEY]
+        local_expected = {key: value for (area, key), value in expected.items() if area == "local"}
+        local_differ, unparsable = await self.rt.retry(self.rt.storage.local_verify, local_expected, written)
+        differ = {("local", key) for key in local_differ}
+        differ |= await self.changed({pair: value for pair, value in expected.items() if pair[0] == "app"})
         problems = [f"{t.area}:{t.key} differs from what was staged" for t in run.targets if (t.area, t.key) in differ]
         problems += [
             f"local:{key} should have moved to IndexedDB but is still there" for key in run.remove if ("local", key) in differ
         ]
         if ("local", keys.SCHEMA_VERSION_KEY) in differ:
             problems.append(f"airprompts_schema_version is not {revisions.target()}")
-        # The live app reads every key with JSON.parse: prove each written value parses where it lies.
-        # (AirPromptsDB records were parsed by the browser to be stored at all.)
-        written = [t.key for t in run.targets if t.area == "local"] + [keys.SCHEMA_VERSION_KEY]
-        for key in await self.rt.retry(self.rt.storage.local_unparsable, written):
+        for key in unparsable:
             problems.append(f"local:{key} is not JSON the browser can parse")
         if problems:
             raise VerificationFailed(

@@ -79,7 +79,10 @@ class FakeBridge:
             self.hold(key, None)
         return Found(self.hold(k, v) for k, v in zip(set_keys, values, strict=True))
 
+    counted = 0
+
     def countArray(self, value):
+        self.counted += 1
         if isinstance(value, int):
             self.sent.append(value)
             text = self.held.get(value, (None, None))[1]
@@ -93,6 +96,7 @@ class FakeBridge:
 @pytest.fixture
 def bridge(monkeypatch):
     monkeypatch.setattr(browser, "_HELD", {})
+    monkeypatch.setattr(browser, "_COUNTED", {})
     fake = FakeBridge({"airprompts_templates": TEXT, "airprompts_snippets": RECORDS, "theme": "dark"})
     monkeypatch.setattr(browser, "js", type("js", (), {"airpromptsStorage": fake}))
     return fake
@@ -172,3 +176,16 @@ def test_the_record_count_names_the_text_read_by_its_token(bridge):
     assert count_json_array(copy) == 2 and bridge.sent == [copy.encode("utf-8")]
     # What the browser does not count (this stand-in counts RECORDS only), Python counts.
     assert count_json_array('[1, {"a": [2]}, "\u00e9"]') == 3
+
+
+def test_a_held_text_is_counted_once_until_it_is_read_again(bridge):
+    # The plan counts each collection, and the backup of the same run counts the same texts.
+    storage = BrowserStorage(bridge)
+    text = run(storage.local_get(["airprompts_snippets"]))["airprompts_snippets"]
+    bridge.counted = 0
+    assert [count_json_array(text) for _ in range(3)] == [2, 2, 2]
+    assert bridge.counted == 1
+    # Read again, the text is held under a new token and counted again: it may have changed.
+    again = run(storage.local_get(["airprompts_snippets"]))["airprompts_snippets"]
+    assert count_json_array(again) == 2 and bridge.counted == 2
+    assert count_json_array(again) == 2 and bridge.counted == 2
