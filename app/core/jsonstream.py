@@ -250,14 +250,39 @@ def dumps(value: Any, *, sort_keys: bool = False) -> str:
     Never writes NaN or Infinity (a float ``inf`` raises ValueError): every text
     this returns parses with the browser's ``JSON.parse``.
     """
+    text = _compact(value, sort_keys)
+    if text.isascii() or not _has_surrogate(text):
+        return text
+    return _escape_surrogates(text)
+
+
+def dumps_utf8(value: Any) -> tuple[str, bytes | None]:
+    """Return ``dumps(value)`` and, when it is not ASCII, its UTF-8 bytes.
+
+    Encoding the text is dumps' own check for lone surrogates: a caller that sends
+    the text on as UTF-8 (a staged batch) takes the bytes of that one pass.
+    """
+    text = _compact(value, False)
+    if text.isascii():
+        return text, None
+    try:
+        return text, text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = _escape_surrogates(text)
+        return text, text.encode("utf-8")
+
+
+def _compact(value: Any, sort_keys: bool) -> str:
     written = _raw_written[0]
     text = json.dumps(
         value, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_raw_default, sort_keys=sort_keys
     )
     if _raw_written[0] != written:
         text = _RAW_QUOTED.sub(r"\1", text)
-    if text.isascii() or not _has_surrogate(text):
-        return text
+    return text
+
+
+def _escape_surrogates(text: str) -> str:
     return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 

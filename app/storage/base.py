@@ -17,7 +17,7 @@ raised.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Protocol, Sequence, Union
 
 APP_DB = "AirPromptsDB"
@@ -33,11 +33,17 @@ OWN_STORES = ("backups", "chunks", "staging", "journal", "logs", "quarantine", "
 
 @dataclass(frozen=True)
 class Put:
-    """Write ``value`` under ``key`` in the own store ``store``."""
+    """Write ``value`` under ``key`` in the own store ``store``.
+
+    ``utf8``, when given, is ``value``'s UTF-8 encoding, made by whoever wrote the text
+    (jsonstream.dumps_utf8): the browser sends a large text as those bytes instead of
+    encoding it once more.
+    """
 
     store: str
     key: str
     value: str
+    utf8: bytes | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -287,7 +287,8 @@ class BrowserStorage:
         rows: list[list[str]] = []
         for op in ops:
             if isinstance(op, Put):
-                rows.append(["put", op.store, op.key, js_text(op.value)])
+                crossing = op.utf8 if op.utf8 is not None and len(op.value) >= TEXT_BYTES_MIN else js_text(op.value)
+                rows.append(["put", op.store, op.key, crossing])
             elif isinstance(op, Delete):
                 rows.append(["delete", op.store, op.key])
             elif isinstance(op, DeletePrefix):

@@ -5,7 +5,9 @@ The executor runs the same transform for a run and a dry run; only the sink diff
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from typing import Any, Protocol
 
 from app.core import jsonstream
@@ -19,6 +21,8 @@ from app.storage.base import Op, Put
 # An IndexedDB transaction costs a few ms whatever it holds; a killed page redoes at most this much.
 STAGE_CHARS = 1024 * 1024
 STAGE_OPS = 32
+
+_log = logging.getLogger(__name__)
 
 
 class Sink(Protocol):
@@ -34,9 +38,18 @@ class Sink(Protocol):
         """Return whether batch ``number`` of ``src`` is to be staged."""
 
     async def stage_batch(
-        self, run: Run, src: Source, number: int, fragment: str, summary: dict[str, Any], quarantined: list[Quarantined], *, last: bool
+        self,
+        run: Run,
+        src: Source,
+        number: int,
+        fragment: str,
+        summary: dict[str, Any],
+        quarantined: list[Quarantined],
+        *,
+        last: bool,
+        utf8: bytes | None = None,
     ) -> None:
-        """Stage one transformed batch (``last``: the source's last batch)."""
+        """Stage one transformed batch (``last``: the source's last batch; ``utf8``: the fragment's bytes)."""
 
     async def finish_source(self, run: Run, src: Source) -> None:
         """Stage whatever of ``src`` still waits."""
@@ -46,6 +59,9 @@ class Sink(Protocol):
 
     async def after_batch(self, run: Run, size: int, seconds: float) -> None:
         """Account for a batch and give the page its turn."""
+
+    async def settle(self) -> None:
+        """Wait for every write in flight to end, raising none of their errors (the transform failed)."""
 
 
 class DryRunSink:
@@ -75,6 +91,9 @@ class DryRunSink:
     async def after_batch(self, run: Run, size: int, seconds: float) -> None:
         await self.sleep(0)
 
+    async def settle(self) -> None:
+        return None
+
 
 class StorageSink:
     """Stage batches in the own store ``staging`` with the journal's cursor, a few per transaction."""
@@ -84,6 +103,7 @@ class StorageSink:
         self._pending: list[Op] = []
         self._chars = 0
         self._through = 0
+        self._writing: asyncio.Future[None] | None = None  # the staging write in flight
 
     async def staged_batches(self, run: Run, src: Source) -> list[tuple[dict[str, Any], str]]:
         # Only an unbroken run of batches from the first, each with its fragment and its summary,
@@ -111,6 +131,7 @@ class StorageSink:
         return found
 
     async def quarantine_collection(self, run: Run, src: Source, entry: Quarantined) -> None:
+        await self._written()
         if run.cursor.get(src.id, 0) < 1:
             run.cursor[src.id] = 1
             key = journal.quarantine_key(run.run_id, src.id, None)
@@ -120,10 +141,19 @@ class StorageSink:
         return number >= run.cursor.get(src.id, 0)
 
     async def stage_batch(
-        self, run: Run, src: Source, number: int, fragment: str, summary: dict[str, Any], quarantined: list[Quarantined], *, last: bool
+        self,
+        run: Run,
+        src: Source,
+        number: int,
+        fragment: str,
+        summary: dict[str, Any],
+        quarantined: list[Quarantined],
+        *,
+        last: bool,
+        utf8: bytes | None = None,
     ) -> None:
         run_id = run.run_id
-        self._pending.append(Put(journal.STAGING_STORE, journal.batch_key(run_id, src.id, number), fragment))
+        self._pending.append(Put(journal.STAGING_STORE, journal.batch_key(run_id, src.id, number), fragment, utf8))
         self._pending.append(
             Put(journal.STAGING_STORE, journal.summary_key(run_id, src.id, number), jsonstream.dumps(summary))
         )
@@ -141,14 +171,35 @@ class StorageSink:
     async def finish_source(self, run: Run, src: Source) -> None:
         if self._pending:  # a count that missed the last batch must not leave it unstaged
             await self._stage(run, src)
+        await self._written()
 
     async def _stage(self, run: Run, src: Source) -> None:
-        """Write the waiting batches with the journal cursor that counts them, in one transaction."""
+        """Write the waiting batches with the journal cursor that counts them, in one transaction.
+
+        The write is left in flight: the next batches are transformed while IndexedDB commits it
+        (about half of a staging write's time). One write is in flight at most, so they reach the
+        store in order, and a failed one raises at the next write or at the source's end, before
+        anything else is written.
+        """
         run.cursor[src.id] = self._through
         ops, self._pending, self._chars = self._pending, [], 0
-        await self.rt.write_journal(run, *ops)
+        await self._written()
+        self._writing = asyncio.ensure_future(self.rt.write([*ops, journal.journal_op(run.record())]))
+
+    async def _written(self) -> None:
+        """Wait for the staging write in flight; raise its error."""
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            await writing
+
+    async def settle(self) -> None:
+        try:
+            await self._written()
+        except Exception as exc:  # the transform's own error is the one raised
+            _log.info("a staging write in flight failed too: %s", exc)
 
     async def stage_values(self, run: Run, texts: list[tuple[str, str, str]]) -> None:
+        await self._written()
         if run.cursor.get("values", 0) < 1:
             run.cursor["values"] = 1
             ops = [Put(journal.STAGING_STORE, journal.value_key(run.run_id, area, key), text) for area, key, text in texts]

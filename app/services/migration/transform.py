@@ -56,8 +56,13 @@ class Transform:
         staged = Staged()
         references = References()
         run.processed = 0
-        for src in run.sources:
-            await self._source(run, src, references, report, staged, sink)
+        try:
+            for src in run.sources:
+                await self._source(run, src, references, report, staged, sink)
+        except BaseException:
+            # Nothing may still be writing when the run's failure is handled (its undo and clean-up).
+            await sink.settle()
+            raise
         for issue in references.dangling():
             report.warn(issue)
         report.values.update(plan.values.statuses)
@@ -100,8 +105,10 @@ class Transform:
             started = time.perf_counter()
             mark = references.mark()
             result, samples = self._batch(transformer, batch, index, samples)
-            # One encoder call per batch: "[a,b]" without its brackets is the fragment "a,b".
-            fragment = jsonstream.dumps(result.records)[1:-1] if result.records else ""
+            # One encoder call per batch: "[a,b]" without its brackets is the fragment "a,b"
+            # (and the same of its UTF-8 bytes, which the staging write sends).
+            fragment, utf8 = jsonstream.dumps_utf8(result.records) if result.records else ("[]", None)
+            fragment, utf8 = fragment[1:-1], (utf8[1:-1] if utf8 is not None else None)
             piece = report.add_batch(src, result)
             staged.add(src.id, fragment)
             index += len(batch)
@@ -115,7 +122,7 @@ class Transform:
                     "refs": references.since(mark),
                 }
                 await sink.stage_batch(
-                    run, src, number, fragment, summary, result.quarantined, last=index >= src.count
+                    run, src, number, fragment, summary, result.quarantined, last=index >= src.count, utf8=utf8
                 )
             await sink.after_batch(run, len(batch), time.perf_counter() - started)
         await sink.finish_source(run, src)

@@ -13,8 +13,10 @@ from app.core.jsonstream import (
     MAX_DEPTH,
     ArrayWriter,
     MalformedJSON,
+    RawNumber,
     count_array,
     dumps,
+    dumps_utf8,
     iter_array_batches,
     loads,
     nesting_depth,
@@ -154,3 +156,18 @@ def test_batches_go_on_from_a_recorded_end_without_the_text_before_it():
     assert list(iter_array_batches("XXXXXXXXXX" + text[10:], 2, start=ends[0])) == batches[1:]
     with pytest.raises(MalformedJSON):
         list(iter_array_batches(text[: ends[1]] + " ; 9]", 2, start=ends[1]))
+
+
+@given(json_values)
+def test_dumps_utf8_is_dumps_with_its_utf8_bytes(value):
+    text, utf8 = dumps_utf8(value)
+    assert text == dumps(value)
+    assert utf8 is None if text.isascii() else utf8 == text.encode("utf-8")
+
+
+def test_dumps_utf8_escapes_a_lone_surrogate_and_keeps_raw_numbers():
+    value = {"t": "caf\u00e9 \ud83d \U0001f680\r\n", "n": RawNumber("1e400")}
+    text, utf8 = dumps_utf8(value)
+    assert text == '{"t":"caf\u00e9 \\ud83d \U0001f680\\r\\n","n":1e400}' == dumps(value)
+    assert utf8 == text.encode("utf-8")
+    assert dumps_utf8(["ascii only"]) == ('["ascii only"]', None)

@@ -648,13 +648,14 @@ async def test_verify_refuses_a_written_value_json_parse_cannot_read_and_rolls_b
     local = {"airprompts_templates": text, "airprompts_schema_version": '"1.0.0"', "airprompts_todos": "[]"}
     storage = MemoryStorage(local=dict(local))
     env = Env(storage)
-    real = jsonstream.dumps
+    real = jsonstream.dumps_utf8
 
-    def broken(value, **kw):  # a writer bug that emits NaN, which JSON.parse refuses
-        out = real(value, **kw)
-        return out.replace('"contextEnabled":false', '"contextEnabled":NaN')
+    def broken(value):  # a writer bug that emits NaN, which JSON.parse refuses
+        out, _ = real(value)
+        out = out.replace('"contextEnabled":false', '"contextEnabled":NaN')
+        return out, out.encode("utf-8")
 
-    monkeypatch.setattr(jsonstream, "dumps", broken)
+    monkeypatch.setattr(jsonstream, "dumps_utf8", broken)
     with pytest.raises(Exception) as caught:
         await env.migration.run_pending_migrations()
     assert "not JSON the browser can parse" in str(caught.value)

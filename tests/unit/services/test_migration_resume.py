@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
 
+from app.core.errors import QuotaExceeded
 from app.services.migration import sinks
 from app.storage.memory import MemoryStorage
 from tests.unit.services.test_migration import Env, live
@@ -138,3 +140,64 @@ async def test_a_journal_without_batch_summaries_transforms_its_staged_batches_a
     assert (await reloaded.migration.recover())["outcome"] == "completed"
     assert reloaded.named("progress")[0]["processed"] == BATCH
     assert live(storage) == live(reference_storage)
+
+
+class SlowStaging:
+    """Wrap a MemoryStorage whose staging writes take several turns of the loop, noting what happens meanwhile."""
+
+    def __init__(self, storage: MemoryStorage, order: list[str]) -> None:
+        self.own_write = storage.own_write
+        self.order = order
+
+    async def __call__(self, ops) -> None:
+        staging = any(getattr(op, "store", None) == "staging" for op in ops)
+        if staging:
+            self.order.append("write starts")
+        for _ in range(5):
+            await asyncio.sleep(0)
+        await self.own_write(ops)
+        if staging:
+            self.order.append("write ends")
+
+
+async def test_a_staging_write_commits_while_the_next_batches_are_transformed(small_transactions):
+    reference_storage = store()
+    await Env(reference_storage).migration.run_pending_migrations(batch_size=BATCH)
+    storage, order = store(), []
+    storage.own_write = SlowStaging(storage, order)
+    env = Env(storage)
+    env.events.subscribe("progress", lambda name, payload: order.append("batch"))
+    result = await env.migration.run_pending_migrations(batch_size=BATCH)
+    assert result["success"]
+    assert any(a == "write starts" and b == "batch" for a, b in zip(order, order[1:], strict=False))
+    depth = 0
+    for step in order:  # one staging write in flight at most: they reach the store in order
+        depth += (step == "write starts") - (step == "write ends")
+        assert depth in (0, 1)
+    assert live(storage) == live(reference_storage)
+    assert storage.own["staging"] == {} and storage.own["journal"] == {}
+
+
+@pytest.mark.parametrize("failing", [1, 2, 3])
+async def test_a_staging_write_that_fails_in_flight_leaves_the_data_as_it_was(small_transactions, failing):
+    storage = store()
+    before = live(storage)
+    seen = 0
+
+    def fault(operation, detail):
+        nonlocal seen
+        if operation == "own_write" and any("/airprompts_templates/" in str(op) for op in detail):
+            seen += 1
+            if seen == failing:
+                raise QuotaExceeded("The quota has been exceeded.")
+
+    storage.fault = fault
+    storage.own_write = SlowStaging(storage, [])
+    env = Env(storage)
+    with pytest.raises(QuotaExceeded):
+        await env.migration.run_pending_migrations(batch_size=BATCH)
+    assert live(storage) == before
+    assert storage.own["staging"] == {} and storage.own["journal"] == {}
+    history = await env.migration.get_history()
+    assert history[0]["success"] is False and history[0]["error"]["name"] == "QuotaExceeded"
+    assert env.named("failed")[0]["error"]["name"] == "QuotaExceeded"
