@@ -10,9 +10,21 @@ function setState(state, text) {
   $("status").textContent = text;
 }
 
+// Like the live app's virtualised list, the page shows the first templates and previews of their
+// content: laying out thousands of prompts in full (megabytes of text in every script) froze the
+// page for seconds, and held up the migration's own requests to the page meanwhile.
+const SHOWN = 100;
+const PREVIEW_CHARS = 600;
+
+// The first PREVIEW_CHARS code units, never half of a surrogate pair.
+function preview(text) {
+  const end = /[\uD800-\uDBFF]/.test(text[PREVIEW_CHARS - 1]) ? PREVIEW_CHARS - 1 : PREVIEW_CHARS;
+  return text.slice(0, end);
+}
+
 function render(templates, source) {
   const list = $("templates");
-  const items = templates.map((template) => {
+  const items = templates.slice(0, SHOWN).map((template) => {
     const item = document.createElement("li");
     item.dataset.id = String(template.id ?? "");
     const name = document.createElement("strong");
@@ -20,14 +32,17 @@ function render(templates, source) {
     name.textContent = String(template.name ?? "(no name)");
     const content = document.createElement("pre");
     content.className = "content";
-    content.textContent = String(template.content ?? "");
+    const text = String(template.content ?? "");
+    content.textContent = text.length > PREVIEW_CHARS ? `${preview(text)}…` : text;
     item.append(name, content);
     return item;
   });
   list.replaceChildren(...items);
   list.dataset.source = source;
-  list.dataset.count = String(items.length);
-  $("empty").hidden = items.length > 0;
+  list.dataset.count = String(templates.length);
+  $("more").hidden = templates.length <= SHOWN;
+  $("more").textContent = `and ${templates.length - SHOWN} more templates`;
+  $("empty").hidden = templates.length > 0;
 }
 
 // A 3.0.0 store pays nothing: read localStorage straight away, no Python.
