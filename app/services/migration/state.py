@@ -75,6 +75,10 @@ class Target:
             self._digest = sha256_hex(self.text)
         return self._digest
 
+    def set_sha256(self, digest: str) -> None:
+        """Take ``text``'s SHA-256 from elsewhere (the browser's WebCrypto, several times hashlib's speed)."""
+        self._digest = digest
+
     def describe(self) -> dict[str, Any]:
         return {
             "area": self.area,
