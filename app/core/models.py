@@ -10,30 +10,26 @@ tests keep both in agreement and fail when a file is stale.
 from __future__ import annotations
 
 import logging
-import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, TypeAdapter, WithJsonSchema, with_config
+from pydantic import BaseModel, ConfigDict, StringConstraints, TypeAdapter, WithJsonSchema, with_config
 from typing_extensions import NotRequired, TypedDict
 
 from app.core.timestamps import ISO_PATTERN
 
 _log = logging.getLogger(__name__)
 
-_ISO = re.compile(ISO_PATTERN)
-
-
-def _check_iso(value: str) -> str:
-    # Same pattern and same search as the JSON Schema "pattern" keyword.
-    if _ISO.search(value) is None:
-        raise ValueError("not an ISO 8601 timestamp")
-    return value
+# The same pattern for pydantic-core's Rust regex, which has no lookahead: there "$" is the end
+# of the text, what "(?!\n)$" says in Python's re. Checked in Rust, a timestamp costs no call
+# back into Python (two per record, a third of a record's validation inside Pyodide).
+RUST_ISO_PATTERN = ISO_PATTERN.replace(r"(?!\n)$", "$")
+TIMESTAMP_MESSAGE = "Value error, not an ISO 8601 timestamp"
 
 
 Id = Annotated[str, StringConstraints(min_length=1)]
 Timestamp = Annotated[
     str,
-    AfterValidator(_check_iso),
+    StringConstraints(pattern=RUST_ISO_PATTERN),
     WithJsonSchema({"description": "ISO 8601 date or date-time, kept as written", "type": "string", "pattern": ISO_PATTERN}),
 ]
 

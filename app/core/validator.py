@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from app.core import issues, revisions
 from app.core.ids import stable_id
 from app.core.issues import Issue, Quarantined
+from app.core.models import RUST_ISO_PATTERN, TIMESTAMP_MESSAGE
 from app.core.schemas import KIND_SCHEMAS, schema_validator
 from app.core.steps import STEP_TEMPLATE_REFS
 
@@ -21,6 +22,13 @@ __all__ = ["Issue", "Quarantined", "References", "Validator", "stable_id"]
 
 def _where(path: Iterable[Any]) -> str:
     return ".".join(str(part) for part in path) or "record"
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    # A timestamp's pattern is checked by pydantic-core: say what it means, not the pattern.
+    if error.get("type") == "string_pattern_mismatch" and (error.get("ctx") or {}).get("pattern") == RUST_ISO_PATTERN:
+        return TIMESTAMP_MESSAGE
+    return str(error["msg"])
 
 
 class Validator:
@@ -43,7 +51,7 @@ class Validator:
         try:
             revisions.checkers()[kind].validate_python(record)
         except ValidationError as exc:
-            return [f"{issues.INVALID_TYPE}: {_where(error['loc'])}: {error['msg']}" for error in exc.errors()]
+            return [f"{issues.INVALID_TYPE}: {_where(error['loc'])}: {_message(error)}" for error in exc.errors()]
         return []
 
     @staticmethod

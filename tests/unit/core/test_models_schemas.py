@@ -225,3 +225,29 @@ def test_record_schema_files_are_generated_from_the_models_and_not_stale():
     for name in schemas.KIND_SCHEMAS.values():
         assert schemas.load_schema(name) == schemas.generate(name)
         assert schemas.load_schema(name)["$id"].endswith(f":{name}")
+
+
+TIMESTAMPISH = st.one_of(
+    st.text(max_size=40),
+    st.from_regex(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]{1,6})?)?(Z|z|[+-][0-9]{2}:?[0-9]{2})?)?\n?\Z"),
+    st.sampled_from(["2024-01-01\n", "2024-02-30T23:59:60Z", "\n2024-01-01", "2024-01-01T10:00\n\n", "２０２４-01-01"]),
+)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(TIMESTAMPISH)
+def test_the_timestamp_pattern_pydantic_checks_is_python_s_pattern(text):
+    # pydantic-core checks timestamps with the Rust regex; the JSON Schema documents and Python's
+    # re hold the pattern with "(?!\n)$". Both must accept exactly the same texts.
+    from pydantic import TypeAdapter
+
+    from app.core.models import Timestamp
+    from app.core.timestamps import is_iso
+
+    try:
+        TypeAdapter(Timestamp).validate_python(text, strict=True)
+        accepted = True
+    except ValidationError as exc:
+        assert [e["type"] for e in exc.errors()] == ["string_pattern_mismatch"]
+        accepted = False
+    assert accepted == is_iso(text)
