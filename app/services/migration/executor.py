@@ -116,6 +116,7 @@ class Executor:
                 report = Report(run, dry_run=False)
                 staged = await self.transform.run(run, plan, StorageSink(rt), report)
                 await self.targets(run, report, staged, snapshot)
+                del staged  # the batch texts, joined into the targets: not held through the switch
                 run.originals = originals(run, snapshot.local, snapshot.app)
                 run.report = report.to_dict()
                 rt.phase(run, "switch", log, targets=len(run.targets))

@@ -270,7 +270,7 @@ def build_targets(
             targets.append(Target("local", src.key, array, prefix, True, records=records, kind=src.kind))
         else:
             head, tail = app_wrap(src.kind, src.record, started_ms)
-            targets.append(Target("app", src.kind, head + array + tail, prefix, True, head, tail, records, src.kind))
+            targets.append(Target("app", src.kind, "".join((head, array, tail)), prefix, True, head, tail, records, src.kind))
     for area, key, text in staged.values:
         targets.append(Target(area, key, text, journal.value_key(run_id, area, key), False))
     remove: list[str] = []
@@ -295,7 +295,7 @@ def build_targets(
         assert largest.kind is not None
         head, tail = app_wrap(largest.kind, None, started_ms)
         targets[targets.index(largest)] = Target(
-            "app", largest.kind, head + largest.text + tail, largest.staging, True, head, tail, largest.records, largest.kind
+            "app", largest.kind, "".join((head, largest.text, tail)), largest.staging, True, head, tail, largest.records, largest.kind
         )
         app_kinds.add(largest.kind)
         if largest.key in local:
