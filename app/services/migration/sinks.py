@@ -181,9 +181,9 @@ class StorageSink:
         store in order, and a failed one raises at the next write or at the source's end, before
         anything else is written.
         """
+        await self._written()
         run.cursor[src.id] = self._through
         ops, self._pending, self._chars = self._pending, [], 0
-        await self._written()
         self._writing = asyncio.ensure_future(self.rt.write([*ops, journal.journal_op(run.record())]))
 
     async def _written(self) -> None:
