@@ -16,9 +16,8 @@ if TYPE_CHECKING:  # the console imports its panels; a panel knows it only as a 
 
 # Minimum time between two live refreshes of the performance panel during a run.
 METRICS_INTERVAL_MS = 700
-# Progress paints at most ten times a second, the last event of each tenth: a paint is Python
-# work in the engine's worker, which a batch of about 10 ms would otherwise share with each.
-FRAME_S = 0.1
+# A burst of progress events paints once per frame (the page applies each message at once).
+FRAME_S = 1 / 60
 REFRESH_AFTER_RUN_S = 0.15
 
 
@@ -124,7 +123,7 @@ class RunPanel:
             self._other_tab = self.console.listeners.spawn(self.console.guard(self._after_other_tab()))
 
     def on_progress(self, payload: dict) -> None:
-        """Paint a progress event, a burst of them once per FRAME_S."""
+        """Paint a progress event, a burst of them once per frame."""
         self._progress = payload
         if not self._frame_pending:
             # Coalesce a burst of progress events into one paint.
