@@ -269,10 +269,16 @@ export async function localChanged(keys, encodedValues) {
 // The values are read on the page and parsed here.
 export async function localUnparsable(keys) {
   const values = await page.pageRead(keys);
+  return refused(keys, (key, i) => values[i]);
+}
+
+// The keys whose value (valueOf(key, i); null: absent, which parses) JSON.parse throws on.
+function refused(keys, valueOf) {
   return keys.filter((key, i) => {
-    if (values[i] === null) return false;
+    const value = valueOf(key, i);
+    if (value === null || value === undefined) return false;
     try {
-      JSON.parse(values[i]);
+      JSON.parse(value);
       return false;
     } catch (_) {
       return true;
@@ -288,17 +294,7 @@ export async function localVerify(keys, encodedValues, parseKeys) {
   const values = await page.pageRead(all);
   const now = new Map(all.map((key, i) => [key, values[i] ?? null]));
   const differ = keys.filter((key, i) => now.get(key) !== (expected[i] ?? null));
-  const unparsable = parseKeys.filter((key) => {
-    const value = now.get(key);
-    if (value === null) return false;
-    try {
-      JSON.parse(value);
-      return false;
-    } catch (_) {
-      return true;
-    }
-  });
-  return [differ, unparsable];
+  return [differ, refused(parseKeys, (key) => now.get(key))];
 }
 
 // Resolve with the tokens of the values set.

@@ -44,8 +44,8 @@ def store() -> MemoryStorage:
     return MemoryStorage(local=local)
 
 
-def kill_at_staging_write(n: int):
-    """Kill the page at the ``n``-th staging transaction of the templates."""
+def kill_at_staging_write(n: int, error=None):
+    """Kill the page at the ``n``-th staging transaction of the templates (or raise ``error`` there)."""
     seen = 0
 
     def fault(operation, detail):
@@ -53,7 +53,7 @@ def kill_at_staging_write(n: int):
         if operation == "own_write" and any("/airprompts_templates/" in str(op) for op in detail):
             seen += 1
             if seen == n:
-                raise PageKilled(f"reloaded at staging write {n}")
+                raise error if error is not None else PageKilled(f"reloaded at staging write {n}")
 
     return fault
 
@@ -182,16 +182,7 @@ async def test_a_staging_write_commits_while_the_next_batches_are_transformed(sm
 async def test_a_staging_write_that_fails_in_flight_leaves_the_data_as_it_was(small_transactions, failing):
     storage = store()
     before = live(storage)
-    seen = 0
-
-    def fault(operation, detail):
-        nonlocal seen
-        if operation == "own_write" and any("/airprompts_templates/" in str(op) for op in detail):
-            seen += 1
-            if seen == failing:
-                raise QuotaExceeded("The quota has been exceeded.")
-
-    storage.fault = fault
+    storage.fault = kill_at_staging_write(failing, QuotaExceeded("The quota has been exceeded."))
     storage.own_write = SlowStaging(storage, [])
     env = Env(storage)
     with pytest.raises(QuotaExceeded):
