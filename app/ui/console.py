@@ -45,6 +45,9 @@ class Console:
         self.performance = PerformancePanel(self)
         self._logs_refresh: asyncio.Task | None = None
         self._backups_refresh: asyncio.Task | None = None
+        # A run of this tab's engine is going, however it was started (this page's button, the
+        # JavaScript API, devtools): from its first phase event to its complete or failed event.
+        self._run_going = False
         self._dialog_future: asyncio.Future | None = None
 
     def __repr__(self) -> str:
@@ -169,7 +172,8 @@ class Console:
 
         async def later() -> None:
             await asyncio.sleep(delay_s)
-            await self.guard(work())
+            if not self._run_in_progress():  # a run began meanwhile: its end refreshes the panels
+                await self.guard(work())
 
         setattr(self, attr, self.listeners.spawn(later()))
 
@@ -178,16 +182,25 @@ class Console:
         if name == "progress":
             self.run.on_progress(payload)
         elif name == "phase":
+            self._run_going = True
             self.run.on_phase(payload)
         elif name == "complete":
+            self._run_going = False
             self.listeners.spawn(self.guard(self.run.finished(payload, failed=False)))
         elif name == "failed":
+            self._run_going = False
             self.listeners.spawn(self.guard(self.run.finished(payload, failed=True)))
+        elif self._run_in_progress():
+            # During a run the backups and log views refresh at its end (RunPanel.finished): each
+            # refresh reads its whole store in the engine's worker, which the run needs.
+            return
         elif name == "backup":
             self._defer("_backups_refresh", 0.2, self.backups.refresh)
-        elif name == "log" and self.run.state not in ("running", "starting"):
-            # During a run the log view refreshes at the end, to leave the main thread to the migration.
+        elif name == "log":
             self._defer("_logs_refresh", LOGS_REFRESH_DELAY_S, self.logs.refresh)
+
+    def _run_in_progress(self) -> bool:
+        return self._run_going or self.run.state in ("running", "starting")
 
     def _on_remote(self, name: str, event: Any) -> None:
         detail = event.detail

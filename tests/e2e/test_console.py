@@ -440,3 +440,35 @@ def test_empty_console_fits_and_works_by_keyboard(app, artifacts_dir, viewport):
         assert info[1] != "none" and info[2] != "0px", f"{info[0]} has no visible focus"
     assert {"status-refresh", "dry-run", "backup-description", "logs-level", "logs-text"} <= reached
     screenshots(page, artifacts_dir, "empty")
+
+
+RUN_WATCHING_PANELS_JS = """
+async () => {
+  // Count the changes to the backups and logs tables between the run's first phase and its end.
+  const seen = { during: 0, phases: 0 };
+  let going = false;
+  const observer = new MutationObserver((records) => { if (going) { seen.during += records.length; seen.where = records.map((r) => r.target.id || r.target.nodeName).join(","); } });
+  for (const id of ["backups-body", "logs-body"]) {
+    observer.observe(document.getElementById(id), { childList: true, subtree: true, characterData: true });
+  }
+  window.addEventListener("airprompts:phase", () => { going = true; seen.phases += 1; });
+  window.addEventListener("airprompts:complete", () => { going = false; });
+  const result = await window.airprompts.dataMigrationService.runPendingMigrations({ batchSize: 50, batchDelayMs: 40 });
+  observer.disconnect();
+  return { ...seen, success: result.success, backupId: result.backupId };
+}
+"""
+
+
+def test_a_run_started_through_the_api_leaves_the_engine_to_itself_and_the_panels_show_it_after(app):
+    # A host app or devtools starts the run, not this page's button: the backups and logs views still wait
+    # for its end (each refresh reads its whole store in the engine's worker, which the run needs).
+    seed_v1(app, [v1_template(i) for i in range(600)])
+    open_console(app)
+    expect(app.page.locator("#logs-count")).to_contain_text("Showing")
+    out = app.page.evaluate(RUN_WATCHING_PANELS_JS)
+    assert out["success"] is True and out["phases"] >= 5
+    assert out["during"] == 0, f"a panel refreshed during the run: {out}"
+    # The run wrote its backup and its log entries: both show once it is over.
+    expect(app.page.locator("#backups-body")).to_contain_text("pre-migration", timeout=app.config.ACTION_TIMEOUT_MS)
+    expect(app.page.locator("#logs-body")).to_contain_text("migration", timeout=app.config.ACTION_TIMEOUT_MS)
