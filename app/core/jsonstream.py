@@ -23,7 +23,7 @@ import secrets
 from array import array
 from collections.abc import Iterator
 from itertools import accumulate
-from typing import Any
+from typing import Any, Protocol
 
 from app.core.errors import InvalidInput
 
@@ -128,13 +128,14 @@ def _too_deep(text: str) -> bool:
     return text.count("[") + text.count("{") > MAX_DEPTH and nesting_depth(text) > MAX_DEPTH
 
 
-def loads(text: str) -> Any:
+def loads(text: str, *, nesting_checked: bool = False) -> Any:
     """Return the value of JSON ``text`` as the browser reads it, with out-of-range numbers kept as RawNumber.
 
     Raises json.JSONDecodeError (a ValueError) where ``JSON.parse`` would throw,
-    NaN and Infinity included, and for nesting deeper than MAX_DEPTH.
+    NaN and Infinity included, and for nesting deeper than MAX_DEPTH. ``nesting_checked``:
+    a count of the same text (an ArrayCounter's answer) already proved it nests no deeper.
     """
-    if _too_deep(text):
+    if not nesting_checked and _too_deep(text):
         raise json.JSONDecodeError(f"nested too deeply (deeper than {MAX_DEPTH} levels)", text, 0)
     return _decode("decode", text)
 
@@ -217,15 +218,32 @@ def iter_array_batches(
         yield batch
 
 
-def count_array(text: str) -> int:
+class ArrayCounter(Protocol):
+    """``count_array`` or its stand-in: the browser's, which JSON.parse answers (app/storage/browser.py)."""
+
+    def __call__(self, text: str, member: str | None = None) -> int: ...
+
+
+def count_array(text: str, member: str | None = None) -> int:
     """Return how many elements the JSON array ``text`` holds; raise MalformedJSON when it is not one.
 
-    A run counts each collection before it parses it batch by batch: nesting deeper
-    than MAX_DEPTH stops it here (iter_array_batches does not measure it again).
+    With ``member``, ``text`` is a JSON object (an AirPromptsDB record) and the array is
+    its ``member``. A run counts each collection before it parses it: nesting deeper than
+    MAX_DEPTH stops it here, so what counts parses without measuring it again
+    (iter_array_batches, ``loads(text, nesting_checked=True)``).
     """
     if _too_deep(text):
         raise MalformedJSON(f"nested too deeply (deeper than {MAX_DEPTH} levels)", position=0)
-    return sum(len(batch) for batch in iter_array_batches(text, 1000))
+    if member is None:
+        return sum(len(batch) for batch in iter_array_batches(text, 1000))
+    try:
+        value = loads(text, nesting_checked=True)
+    except json.JSONDecodeError as exc:
+        raise MalformedJSON(f"invalid JSON: {exc.msg}", position=exc.pos) from exc
+    items = value.get(member) if isinstance(value, dict) else None
+    if not isinstance(items, list):
+        raise MalformedJSON(f"expected a JSON object whose {member!r} is an array", position=0)
+    return len(items)
 
 
 # A RawNumber is written as a quoted marker, then the quotes and marker go. The marker

@@ -79,16 +79,23 @@ _HELD: dict[tuple[str, str], tuple[int, str]] = {}
 HELD_MIN = TEXT_BYTES_MIN  # shorter texts cost less to send than to look up
 
 
-# Element counts of held texts, by token: a run counts each collection for its plan, and its
-# backup counts the very same texts again (a JSON.parse of several MB each time).
-_COUNTED: dict[int, int] = {}
+# Element counts of held texts, by token and member (None: the array itself; "value": an
+# AirPromptsDB record's array): a run counts each collection for its plan, and its backup
+# counts the very same texts again (a JSON.parse of several MB each time). The bridge counts
+# an AirPromptsDB record when it reads it, from the object IndexedDB returns.
+_COUNTED: dict[tuple[int, str | None], int] = {}
+
+
+def _forget_counts(token: int) -> None:
+    for member in (None, "value"):
+        _COUNTED.pop((token, member), None)
 
 
 def _hold(area: str, keys: Sequence[str], values: Sequence[Any], tokens: Sequence[Any]) -> None:
     for key, value, token in zip(keys, values, tokens, strict=True):
         before = _HELD.pop((area, key), None)
         if before is not None:
-            _COUNTED.pop(before[0], None)
+            _forget_counts(before[0])
         if token and isinstance(value, str):
             _HELD[(area, key)] = (int(token), value)
 
@@ -109,8 +116,9 @@ def _stale(exc: BaseException) -> bool:
     return "StaleText" in names or str(exc).startswith("StaleText")
 
 
-def count_json_array(text: str) -> int:
-    """Return the element count of the JSON array ``text``, parsed by the browser when it can.
+def count_json_array(text: str, member: str | None = None) -> int:
+    """Return the element count of the JSON array ``text`` (or of its object's ``member``), parsed by the
+    browser when it can: ``jsonstream.count_array`` answered by JSON.parse.
 
     JavaScript's parser is stricter than Python's (no NaN), so whatever it accepts
     Python parses to as many elements; anything else, or a string the bridge cannot
@@ -119,20 +127,20 @@ def count_json_array(text: str) -> int:
     counted once while the bridge holds it.
     """
     token = next((t for t, held in _HELD.values() if held is text), 0) if len(text) >= HELD_MIN else 0
-    if token in _COUNTED:
-        return _COUNTED[token]
+    if (token, member) in _COUNTED:
+        return _COUNTED[(token, member)]
     count = -1
     for arg in ([token] if token else []) + [None]:
         try:
-            count = int(js.airpromptsStorage.countArray(arg if arg else to_js(js_text(text))))
+            count = int(js.airpromptsStorage.countArray(arg if arg else to_js(js_text(text)), member))
         except (JsException, UnicodeError, ValueError):
             count = -1
         if count >= 0:
             break
     if count < 0:
-        count = jsonstream.count_array(text)  # raises MalformedJSON (nothing is remembered)
+        count = jsonstream.count_array(text, member)  # raises MalformedJSON (nothing is remembered)
     if token:
-        _COUNTED[token] = count
+        _COUNTED[(token, member)] = count
     return count
 
 
@@ -236,8 +244,11 @@ class BrowserStorage:
 
     async def app_get(self, keys: Iterable[str]) -> dict[str, str | None]:
         keys = list(keys)
-        values, tokens = await self._call(self.js_bridge.appGet, self._arr(keys))
+        values, tokens, counts = await self._call(self.js_bridge.appGet, self._arr(keys))
         _hold("app", keys, values, tokens)
+        for token, count in zip(tokens, counts, strict=True):
+            if token and count is not None and int(count) >= 0:
+                _COUNTED[(int(token), "value")] = int(count)
         return dict(zip(keys, values, strict=True))
 
     async def app_changed(self, expect: Mapping[str, str | None]) -> list[str]:

@@ -150,16 +150,22 @@ export function nestsDeeper(value, limit = MAX_DEPTH) {
   return false;
 }
 
-// The length of a JSON array, or -1 when `text` is not one or nests deeper than
-// MAX_DEPTH (Python then says why). V8's JSON.parse is about 5x faster than Python's
+// The length of a JSON array (with `member`, of the array that member of a JSON object
+// holds: an AirPromptsDB record's "value"), or -1 when `text` is not that or nests deeper
+// than MAX_DEPTH (Python then says why). V8's JSON.parse is about 5x faster than Python's
 // parser inside Pyodide.
-export function countArray(text) {
+export function countArray(text, member) {
   try {
-    const value = JSON.parse(typeof text === "number" ? heldText(text) : textOf(text));
-    return Array.isArray(value) && !nestsDeeper(value) ? value.length : -1;
+    return countOf(JSON.parse(typeof text === "number" ? heldText(text) : textOf(text)), member);
   } catch {
     return -1;
   }
+}
+
+function countOf(whole, member) {
+  const isObject = whole !== null && typeof whole === "object" && !Array.isArray(whole);
+  const value = member === undefined || member === null ? whole : isObject && Object.hasOwn(whole, member) ? whole[member] : undefined;
+  return Array.isArray(value) && !nestsDeeper(whole) ? value.length : -1;
 }
 
 // The page's half of localStorage: what must run where localStorage is (the page's
@@ -391,7 +397,7 @@ export async function appKeys() {
   return keys.map(String);
 }
 
-async function appTexts(keys) {
+async function appRecords(keys) {
   if (!(await appDbExists())) return keys.map(() => undefined);
   const db = await openApp();
   if (!db.objectStoreNames.contains(APP_STORE)) return keys.map(() => undefined);
@@ -399,15 +405,25 @@ async function appTexts(keys) {
   const store = tx.objectStore(APP_STORE);
   const records = await Promise.all(keys.map((key) => request(store.get(key))));
   await done(tx);
-  return records.map((record) => (record === undefined ? undefined : JSON.stringify(record)));
+  return records;
 }
 
-// [texts, tokens], as localGet; `forPython` false: the texts themselves.
+const recordText = (record) => (record === undefined ? undefined : JSON.stringify(record));
+
+// [texts, tokens, counts], as localGet, and each record's countArray(text, "value"), taken
+// from the object itself (no JSON.parse): its JSON text holds the same array, nested no
+// deeper (a Date, which nestsDeeper counts as a level, is a string there). `forPython`
+// false: the texts themselves.
 export async function appGet(keys, forPython = true) {
   await faultCheck("app_read", keys);
-  const texts = await appTexts(keys);
+  const records = await appRecords(keys);
+  const texts = records.map(recordText);
   if (!forPython) return texts;
-  return [texts.map((text) => out(text)), keys.map((key, i) => hold("app", key, texts[i]))];
+  return [
+    texts.map((text) => out(text)),
+    keys.map((key, i) => hold("app", key, texts[i])),
+    records.map((record) => (record === undefined ? -1 : countOf(record, "value"))),
+  ];
 }
 
 // Whether `current` (JSON.stringify of a stored record, or null) is the record `text` holds.

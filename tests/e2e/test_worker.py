@@ -356,6 +356,49 @@ def test_the_worker_bridge_names_texts_it_holds_by_token_and_refuses_a_stale_one
     assert app.local()["held-c"] == "replaced" and app.local()["held-a"] == "edited"
 
 
+RECORD_COUNTS_JS = r"""
+async () => {
+  // appGet counts each AirPromptsDB record's value array from the object it read, as countArray(text,
+  // "value") counts its JSON text; records it cannot count (-1) are left to that count.
+  const s = globalThis.airpromptsStorage;
+  const deep = (n) => { let v = []; for (let i = 0; i < n; i++) v = [v]; return v; };
+  const content = "Gr\u00fc\u00dfe \u201cq\u201d \u4e2d\u6587 \ud83d\ude80\r\n".repeat(3000);
+  await s.appWrite([
+    JSON.stringify({ key: "cnt-a", value: [{ id: "t1", content }, null, []], timestamp: 1 }),
+    JSON.stringify({ key: "cnt-deep", value: deep(600), timestamp: 1 }),
+    JSON.stringify({ key: "cnt-obj", value: { id: "t1" }, timestamp: 1 }),
+  ], [], [], []);
+  // The app stores objects, not texts: a Date is a level to nestsDeeper and a string in the JSON text.
+  const db = await new Promise((resolve, reject) => {
+    const req = indexedDB.open("AirPromptsDB");
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+  await new Promise((resolve, reject) => {
+    const tx = db.transaction("storage", "readwrite");
+    tx.objectStore("storage").put({ key: "cnt-date", value: [new Date(0), { at: new Date(1) }], timestamp: 2 });
+    tx.oncomplete = resolve;
+    tx.onerror = () => reject(tx.error);
+  });
+  db.close();
+  const keys = ["cnt-a", "cnt-deep", "cnt-obj", "cnt-date", "cnt-missing"];
+  const [texts, tokens, counts] = await s.appGet(keys);
+  const parsed = texts.slice(0, 4).map((text) => s.countArray(text, "value"));
+  const byToken = tokens.slice(0, 4).map((token) => s.countArray(token, "value"));
+  return { counts, parsed, byToken, missing: texts[4] === undefined && tokens[4] === 0 };
+}
+"""
+
+
+def test_the_worker_bridge_counts_airpromptsdb_records_as_it_reads_them(host):
+    app = host({"airprompts_schema_version": '"3.0.0"'})
+    worker = next(w for w in app.page.workers if w.url.endswith(WORKER_SCRIPT))
+    out = worker.evaluate(RECORD_COUNTS_JS)
+    assert out["counts"] == [3, -1, -1, 2, -1]
+    assert out["parsed"] == [3, -1, -1, 2] and out["byToken"] == out["parsed"]
+    assert out["missing"] is True
+
+
 def test_a_run_whose_held_texts_went_stale_sends_them_again_and_migrates_exactly(host):
     # The worker's bridge reads the collections again while the run is paused: the tokens Python
     # holds from the run's own read are refused at the switch, and the texts are sent instead.

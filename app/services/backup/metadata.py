@@ -15,7 +15,6 @@ concatenated in index order.
 from __future__ import annotations
 
 import json
-from typing import Callable
 
 from app.core import jsonstream, keys
 from app.core.errors import InvalidInput
@@ -60,11 +59,11 @@ def schema_version(state: State) -> str | None:
     return parse_version_text(state["local"].get(keys.SCHEMA_VERSION_KEY))
 
 
-def item_count(state: State, count_array: Callable[[str], int] = jsonstream.count_array) -> int:
+def item_count(state: State, count_array: jsonstream.ArrayCounter = jsonstream.count_array) -> int:
     """Return the records of the four collections where parseable, else the number of keys.
 
-    A localStorage collection is counted by ``count_array`` (in the browser, the bridge's
-    JSON.parse of the text it already holds), not parsed again here.
+    A collection is counted by ``count_array`` (in the browser, the count the bridge took
+    when it read the text, or its JSON.parse of the text it holds), not parsed again here.
     """
     total, found = 0, False
     for name in keys.COLLECTIONS:
@@ -74,13 +73,14 @@ def item_count(state: State, count_array: Callable[[str], int] = jsonstream.coun
             raw = state[area].get(key)
             if raw is None:
                 continue
-            if area == "local":
-                try:
-                    total += count_array(raw)
-                except (ValueError, InvalidInput):  # not an array, NaN, too deep: the next source
-                    continue
+            try:
+                # An AirPromptsDB record is counted by its value array, as the bridge read it.
+                total += count_array(raw) if area == "local" else count_array(raw, "value")
                 found = True
                 break
+            except (ValueError, InvalidInput):  # not an array, NaN, too deep: the next source
+                if area == "local":
+                    continue
             try:
                 value = jsonstream.loads(raw)  # deep nesting and NaN are ValueErrors here too
             except ValueError:

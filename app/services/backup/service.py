@@ -38,7 +38,7 @@ class BackupService:
         max_age_days: float = 7,
         chunk_chars: int = 256 * 1024,
         iterations: int = MIN_ITERATIONS,
-        count_array: Callable[[str], int] = jsonstream.count_array,
+        count_array: jsonstream.ArrayCounter = jsonstream.count_array,
     ) -> None:
         if chunk_chars < 64:
             raise InvalidInput(f"chunk_chars must be at least 64, got {chunk_chars}")

@@ -31,7 +31,7 @@ class BackupWriter:
         *,
         chunk_chars: int,
         iterations: int,
-        count_array: Callable[[str], int] = jsonstream.count_array,
+        count_array: jsonstream.ArrayCounter = jsonstream.count_array,
     ) -> None:
         self.store = store
         self.reader = reader

@@ -10,10 +10,10 @@ are pure: no storage, no clock, testable on plain dictionaries.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 from app.core import ids, jsonstream, keys
-from app.core.errors import QuotaExceeded
+from app.core.errors import InvalidInput, QuotaExceeded
 from app.core.issues import Issue
 from app.core.legacy import LegacyPlan, plan_legacy
 from app.core.planner import Plan, make_plan
@@ -73,7 +73,7 @@ class RunPlan:
 
 
 def read_plan(
-    snapshot: Snapshot, *, started_ms: int, count_array: Callable[[str], int] = jsonstream.count_array
+    snapshot: Snapshot, *, started_ms: int, count_array: jsonstream.ArrayCounter = jsonstream.count_array
 ) -> RunPlan:
     """Return what a run started at ``started_ms`` would change in ``snapshot``."""
     plan = make_plan(snapshot.local, snapshot.app)
@@ -106,7 +106,7 @@ def collection_sources(plan: Plan, snapshot: Snapshot, legacy: LegacyPlan) -> li
     return sources
 
 
-def inspect(src: Source, count_array: Callable[[str], int] = jsonstream.count_array) -> None:
+def inspect(src: Source, count_array: jsonstream.ArrayCounter = jsonstream.count_array) -> None:
     """Count ``src``'s records, or note why it is not a JSON array (nothing is staged for it then)."""
     if src.location == "local":
         assert src.text is not None
@@ -122,7 +122,14 @@ def inspect(src: Source, count_array: Callable[[str], int] = jsonstream.count_ar
                     src.error = f"invalid JSON: {own.message}"
         return
     try:
-        record = jsonstream.loads(src.raw or "")
+        # The count (in the browser, taken when the bridge read the record) proves the nesting
+        # shallow enough to parse; a record it refuses is parsed in full to say what is wrong.
+        count_array(src.raw or "", "value")
+        counted = True
+    except (ValueError, InvalidInput):
+        counted = False
+    try:
+        record = jsonstream.loads(src.raw or "", nesting_checked=counted)
     except ValueError as exc:
         src.error = f"the AirPromptsDB record is not JSON ({exc})"
         return

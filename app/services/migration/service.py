@@ -60,7 +60,7 @@ class MigrationService:
         dual_read_days: float = 7,
         use_jsonschema_samples: int = 5,
         local_limit: int = LOCAL_LIMIT,
-        count_array: Callable[[str], int] = jsonstream.count_array,
+        count_array: jsonstream.ArrayCounter = jsonstream.count_array,
     ) -> None:
         self.storage = storage
         self.backups = backups

@@ -145,6 +145,28 @@ def test_nesting_deeper_than_the_limit_is_refused_before_python_parses_it(kind):
         count_array(nest(20_000))
 
 
+def test_a_record_is_counted_by_its_member_array_and_refused_as_json_parse_would():
+    record = '{"key":"templates","value":[{"id":"t1","content":"Gr\u00fc\u00dfe \u201cq\u201d 🚀\\r\\n"},null,[]],"timestamp":1}'
+    assert count_array(record, "value") == 3
+    assert count_array('{"key":"x","value":[]}', "value") == 0
+    for text in ('{"key":"x","value":{"a":1}}', '{"key":"x"}', '[1,2]', '{"value":[NaN]}', '{"value":[1,]}'):
+        with pytest.raises(MalformedJSON):
+            count_array(text, "value")
+    deep = '{"key":"x","value":[' + "[" * MAX_DEPTH + "]" * MAX_DEPTH + "]}"
+    with pytest.raises(MalformedJSON, match="nested too deeply"):
+        count_array(deep, "value")
+
+
+def test_a_text_already_counted_is_parsed_without_measuring_its_nesting_again(monkeypatch):
+    import app.core.jsonstream as module
+
+    measured: list[int] = []
+    monkeypatch.setattr(module, "nesting_depth", lambda text: measured.append(len(text)) or 0)
+    text = "[" + ",".join(['{"a":[[1]]}'] * (MAX_DEPTH // 2)) + "]"  # brackets enough to be measured
+    assert loads(text) == loads(text, nesting_checked=True)
+    assert len(measured) == 1  # the plain loads measured it; the checked one did not
+
+
 def test_batches_go_on_from_a_recorded_end_without_the_text_before_it():
     text = ' [ {"a": "é\\r\\n"} , 2,"模板",[3], {"b": null} ]  '
     ends: list[int] = []

@@ -42,11 +42,11 @@ def mixed_snapshot() -> Snapshot:
 def test_the_plan_names_sources_counts_and_values_from_plain_data():
     snapshot = mixed_snapshot()
     before = copy.deepcopy(snapshot)
-    counted: list[str] = []
+    counted: list[tuple[str, str | None]] = []
 
-    def count(text: str) -> int:
-        counted.append(text[:20])
-        return jsonstream.count_array(text)
+    def count(text: str, member: str | None = None) -> int:
+        counted.append((text[:20], member))
+        return jsonstream.count_array(text, member)
 
     plan = planning.read_plan(snapshot, started_ms=STARTED_MS, count_array=count)
 
@@ -61,8 +61,9 @@ def test_the_plan_names_sources_counts_and_values_from_plain_data():
     assert by_id["airprompts_snippets"].read_from == "snippets" and by_id["airprompts_snippets"].count == 1
     assert {"from": "snippets", "to": "airprompts_snippets"} in plan.legacy_report()["moves"]
     assert plan.total == 4
-    # The localStorage collections were counted by the given function (the browser's JSON.parse).
-    assert len(counted) == 3
+    # Every collection was counted by the given function (the browser's JSON.parse, or the count the
+    # bridge took as it read the record): the AirPromptsDB record by its value array.
+    assert len(counted) == 4 and [member for _, member in counted].count("value") == 1
     # Values: the ui preferences get their 2.0.0 members; written text is JSON.
     texts = {(area, key): text for area, key, text in plan.values.texts}
     prefs = json.loads(texts[("local", "airprompts_ui_preferences")])
@@ -176,3 +177,20 @@ async def test_the_dry_run_sink_stages_nothing_and_only_yields():
     await sink.finish_source(run, src)
     await sink.after_batch(run, 1, 0.001)
     assert run.cursor == {} and sleeps == [0]
+
+
+def test_an_airpromptsdb_record_the_counter_answered_is_parsed_without_measuring_its_nesting(monkeypatch):
+    # In the browser the bridge counted the record as it read it (nesting included): the plan parses it at once.
+    items = [{"id": f"t{i}", "name": f"Mod\u00e8le \u201c{i}\u201d \U0001f4dd", "tags": [[i]]} for i in range(300)]
+    record = json.dumps({"key": "templates", "value": items, "timestamp": 1}, ensure_ascii=False)
+    measured: list[int] = []
+    monkeypatch.setattr(jsonstream, "nesting_depth", lambda text: measured.append(len(text)) or 0)
+    src = planning.Source("AirPromptsDB:templates", "templates", "templates", "app", raw=record)
+    planning.inspect(src, lambda text, member=None: 300)
+    assert measured == [] and src.error is None and src.count == 300 and src.items == items
+    # A record the counter refuses is parsed in full, nesting measured, to say what is wrong.
+    monkeypatch.undo()
+    deep = '{"key":"templates","value":[' + "[" * 600 + "]" * 600 + "]}"
+    src = planning.Source("AirPromptsDB:templates", "templates", "templates", "app", raw=deep)
+    planning.inspect(src, jsonstream.count_array)
+    assert src.error is not None and "nested too deeply" in src.error and src.items is None

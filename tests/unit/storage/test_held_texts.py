@@ -8,14 +8,17 @@ tested in Chromium (tests/e2e/test_worker.py).
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
+from app.core.jsonstream import MalformedJSON
 from app.storage import browser
 from app.storage.browser import HELD_MIN, BrowserStorage, count_json_array
 
 TEXT = "R\u00e9sum\u00e9 \u201cquoted\u201d \u2014 \u8bf7\u7528 \u0644\u062e\u0651\u0635 \U0001f680\r\n" * 60
 RECORDS = '[{"id": 1, "name": "Zo\u00eb \u674e"}, {"id": 2, "content": "' + "\u4e2d\u6587 " * 400 + '"}]'
+RECORD = '{"key":"templates","value":' + RECORDS + ',"timestamp":1}'
 
 
 class Found(list):
@@ -34,6 +37,7 @@ class FakeBridge:
 
     def __init__(self, local: dict[str, str]) -> None:
         self.local = dict(local)
+        self.app = {"templates": RECORD}
         self.held: dict[int, tuple[str, str]] = {}
         self.held_at: dict[str, int] = {}
         self.last = 0
@@ -81,7 +85,7 @@ class FakeBridge:
 
     counted = 0
 
-    def countArray(self, value):
+    def countArray(self, value, member=None):
         self.counted += 1
         if isinstance(value, int):
             self.sent.append(value)
@@ -90,7 +94,15 @@ class FakeBridge:
                 return -1
         else:
             text = self.text_of(value, None)
+        if member is not None:
+            return len(json.loads(text)[member]) if text == RECORD else -1
         return RECORDS.count('"id"') if text == RECORDS else -1
+
+    def appGet(self, keys):
+        # As storage.js: each record's value count, taken from the object it read.
+        texts = [self.app.get(k) for k in keys]
+        counts = [len(json.loads(t)["value"]) if t is not None else -1 for t in texts]
+        return Found([texts, [self.hold("app:" + k, t) for k, t in zip(keys, texts, strict=True)], counts])
 
 
 @pytest.fixture
@@ -176,6 +188,24 @@ def test_the_record_count_names_the_text_read_by_its_token(bridge):
     assert count_json_array(copy) == 2 and bridge.sent == [copy.encode("utf-8")]
     # What the browser does not count (this stand-in counts RECORDS only), Python counts.
     assert count_json_array('[1, {"a": [2]}, "\u00e9"]') == 3
+
+
+def test_an_airpromptsdb_record_is_counted_as_the_bridge_read_it(bridge):
+    # The bridge counts a record's value array from the object IndexedDB returned: no JSON.parse at all.
+    storage = BrowserStorage(bridge)
+    text = run(storage.app_get(["templates"]))["templates"]
+    bridge.counted = 0
+    assert count_json_array(text, "value") == 2 and bridge.counted == 0
+    # The same text's count as an array is another question, which the bridge answers by parsing it
+    # (by its token, then sent, as for a token gone stale) and Python then explains.
+    with pytest.raises(MalformedJSON):
+        count_json_array(text)
+    assert bridge.counted == 2
+    # Read again, the record's new token carries the count the new read took.
+    bridge.app["templates"] = RECORD.replace(',"timestamp":1}', ',"timestamp":2}')
+    again = run(storage.app_get(["templates"]))["templates"]
+    assert count_json_array(again, "value") == 2 and bridge.counted == 2
+    assert all(token != 1 for token, _ in browser._COUNTED)  # the first read's counts went with its token
 
 
 def test_a_held_text_is_counted_once_until_it_is_read_again(bridge):

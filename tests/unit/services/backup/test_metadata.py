@@ -43,17 +43,31 @@ def test_item_count_asks_the_given_counter_for_localstorage_texts_instead_of_par
     texts = {"airprompts_templates": '[{"id":"t1","content":"Grüße\\r\\n"}]', "airprompts_workflows": '{"not": "a list"}'}
     asked: list[str] = []
 
-    def count(text: str) -> int:
+    def count(text: str, member: str | None = None) -> int:
         asked.append(text)
-        return jsonstream.count_array(text) + 10  # a counter that answers differently proves it was used
+        return jsonstream.count_array(text, member) + 10  # a counter that answers differently proves it was used
 
     assert metadata.item_count(_state(texts), count) == 11
     assert asked == [texts["airprompts_templates"], texts["airprompts_workflows"]]
 
 
+def test_item_count_counts_an_airpromptsdb_record_by_its_value_with_the_given_counter():
+    record = '{"key":"templates","value":[{"id":"t1","name":"模板"},{"id":"t2"}],"timestamp":1}'
+    asked: list[tuple[str, str | None]] = []
+
+    def count(text: str, member: str | None = None) -> int:
+        asked.append((text, member))
+        return jsonstream.count_array(text, member) + 10
+
+    assert metadata.item_count(_state({}, {"templates": record}), count) == 12
+    assert asked == [(record, "value")]
+    # A record the counter refuses (its value no array) is not counted; its keys are, as before.
+    assert metadata.item_count(_state({}, {"templates": '{"key":"templates","value":{}}'}), count) == 1
+
+
 def test_the_backup_service_counts_with_the_migrations_counter():
-    def count(text: str) -> int:
-        return jsonstream.count_array(text)
+    def count(text: str, member: str | None = None) -> int:
+        return jsonstream.count_array(text, member)
 
     services = build(MemoryStorage(), PythonCrypto(), MemoryLock(), count_array=count)
     try:
