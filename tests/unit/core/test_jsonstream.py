@@ -180,11 +180,27 @@ def test_batches_go_on_from_a_recorded_end_without_the_text_before_it():
         list(iter_array_batches(text[: ends[1]] + " ; 9]", 2, start=ends[1]))
 
 
+def _floats(value) -> bool:
+    if isinstance(value, float):
+        return True
+    if isinstance(value, list):
+        return any(_floats(item) for item in value)
+    return isinstance(value, dict) and any(_floats(item) for item in value.values())
+
+
 @given(json_values)
 def test_dumps_utf8_is_dumps_with_its_utf8_bytes(value):
     text, utf8 = dumps_utf8(value)
-    assert text == dumps(value)
     assert utf8 is None if text.isascii() else utf8 == text.encode("utf-8")
+    # The same JSON value; the same text, but where a float's exponent is written shorter.
+    assert json.loads(text) == json.loads(dumps(value))
+    if not _floats(value):
+        assert text == dumps(value)
+
+
+def test_dumps_utf8_writes_a_float_exponent_without_padding_or_plus_sign():
+    assert dumps_utf8([1e-07, 1e16, 1e22, 0.1, 1.5, -0.0, 5e-324]) == ("[1e-7,1e16,1e22,0.1,1.5,-0.0,5e-324]", None)
+    assert json.loads(dumps_utf8([1e-07, 1e22])[0]) == json.loads(dumps([1e-07, 1e22]))
 
 
 def test_dumps_utf8_escapes_a_lone_surrogate_and_keeps_raw_numbers():
