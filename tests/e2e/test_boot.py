@@ -13,6 +13,7 @@ def test_console_boots_offline_with_ready_signals(app):
     assert [u for u in app.requests if off_origin(u, app.base_url)] == []
     assert any("/static/vendor/pyodide/pyodide.asm.wasm" in u for u in app.requests)
     assert any("pydantic_core-2.50.4" in u for u in app.requests)
+    assert any("msgspec-0.23.0" in u for u in app.requests)
     assert app.failed_responses == []
     assert app.console_errors == []
 
