@@ -165,9 +165,19 @@ async def start() -> None:
         recovered["legacyRemoved"] = await services.migration.cleanup_legacy()
     except Exception as exc:  # another tab may hold the lock: the next load tries again
         services.logger.warn("Legacy key clean-up skipped", reason=str(exc))
+    # One status decides the warm-up and the automatic start: it reads and plans the whole store
+    # (about half a second at 10 000 records), and the run reads it again anyway.
+    status: dict[str, Any] | None = None
+
+    async def status_once() -> dict[str, Any]:
+        nonlocal status
+        if status is None:
+            status = await services.migration.check_migration_status()
+        return status
+
     warmed = None
     try:
-        if option_enabled("warmup", "warmUp") and (await services.migration.check_migration_status()).get("needed"):
+        if option_enabled("warmup", "warmUp") and (await status_once()).get("needed"):
             # Compile the engine's WebAssembly paths now rather than during the first batches.
             warmed = warm_up()
             services.monitor.record_warm_up(warmed["ms"])
@@ -192,7 +202,7 @@ async def start() -> None:
         await mount(Client(handler, subscribe))
     js.airpromptsHost.ready()
     if autostart_enabled():
-        status = await services.migration.check_migration_status()
+        status = await status_once()
         if status.get("needed") and not status.get("running"):
             try:
                 await services.migration.start_progressive_migration()

@@ -417,3 +417,24 @@ def test_a_run_whose_held_texts_went_stale_sends_them_again_and_migrates_exactly
     history = app.call("api.dataMigrationService.getHistory()")
     _, (want_local, want_app), _ = mx.reference(local, started_at=history[0]["startedAt"], batch_size=20)
     assert mx.same_as_expected((app.local(), app.app_records()), (want_local, want_app), (local, {}))
+
+
+COUNT_READS_JS = """
+globalThis.__reads = 0;
+globalThis.__airpromptsFault = (operation) => { if (operation === "app_read") globalThis.__reads += 1; };
+"""
+
+
+def test_an_automatic_start_reads_the_store_once_before_its_run(app):
+    # The host page loads the engine because a migration may be needed: one status (a read and plan of
+    # the whole store) decides both the warm-up and the start, and the run reads the store itself.
+    local = multilingual_store(200)
+    app.seed(local)
+    app.page.add_init_script(COUNT_READS_JS)
+    app.page.add_init_script(f"({RECORD_EVENTS_JS})();")
+    app.page.goto(app.base_url + HOST)
+    app.page.wait_for_function(RUN_ENDED_JS, timeout=app.config.ACTION_TIMEOUT_MS)
+    assert [n for n, _ in app.page.evaluate("() => window.__events") if n != "progress"] == ["complete"]
+    assert app.page.evaluate("() => globalThis.__reads") == 2, "the store was read more than status and run need"
+    assert app.json_local("airprompts_schema_version") == "3.0.0"
+    assert len(app.json_local("airprompts_templates")) == 200
