@@ -83,19 +83,14 @@ HELD_MIN = TEXT_BYTES_MIN  # shorter texts cost less to send than to look up
 # AirPromptsDB record's array): a run counts each collection for its plan, and its backup
 # counts the very same texts again (a JSON.parse of several MB each time). The bridge counts
 # an AirPromptsDB record when it reads it, from the object IndexedDB returns.
-_COUNTED: dict[tuple[int, str | None], int] = {}
-
-
-def _forget_counts(token: int) -> None:
-    for member in (None, "value"):
-        _COUNTED.pop((token, member), None)
+_COUNTED: dict[int, dict[str | None, int]] = {}
 
 
 def _hold(area: str, keys: Sequence[str], values: Sequence[Any], tokens: Sequence[Any]) -> None:
     for key, value, token in zip(keys, values, tokens, strict=True):
         before = _HELD.pop((area, key), None)
         if before is not None:
-            _forget_counts(before[0])
+            _COUNTED.pop(before[0], None)
         if token and isinstance(value, str):
             _HELD[(area, key)] = (int(token), value)
 
@@ -127,8 +122,8 @@ def count_json_array(text: str, member: str | None = None) -> int:
     counted once while the bridge holds it.
     """
     token = next((t for t, held in _HELD.values() if held is text), 0) if len(text) >= HELD_MIN else 0
-    if (token, member) in _COUNTED:
-        return _COUNTED[(token, member)]
+    if member in _COUNTED.get(token, {}):
+        return _COUNTED[token][member]
     count = -1
     for arg in ([token] if token else []) + [None]:
         try:
@@ -140,7 +135,7 @@ def count_json_array(text: str, member: str | None = None) -> int:
     if count < 0:
         count = jsonstream.count_array(text, member)  # raises MalformedJSON (nothing is remembered)
     if token:
-        _COUNTED[(token, member)] = count
+        _COUNTED.setdefault(token, {})[member] = count
     return count
 
 
@@ -248,7 +243,7 @@ class BrowserStorage:
         _hold("app", keys, values, tokens)
         for token, count in zip(tokens, counts, strict=True):
             if token and count is not None and int(count) >= 0:
-                _COUNTED[(int(token), "value")] = int(count)
+                _COUNTED.setdefault(int(token), {})["value"] = int(count)
         return dict(zip(keys, values, strict=True))
 
     async def app_changed(self, expect: Mapping[str, str | None]) -> list[str]:
