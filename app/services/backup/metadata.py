@@ -71,24 +71,19 @@ def item_count(state: State, count_array: jsonstream.ArrayCounter = jsonstream.c
         sources = [("app", name), ("local", target), *(("local", key) for key in keys.legacy_sources(target))]
         for area, key in sources:
             raw = state[area].get(key)
-            if raw is None:
-                continue
-            try:
-                # An AirPromptsDB record is counted by its value array, as the bridge read it.
-                total += count_array(raw) if area == "local" else count_array(raw, "value")
-                found = True
-                break
-            except (ValueError, InvalidInput):  # not an array, NaN, too deep: the next source
-                if area == "local":
-                    continue
-            try:
-                value = jsonstream.loads(raw)  # deep nesting and NaN are ValueErrors here too
-            except ValueError:
-                continue
-            if area == "app" and isinstance(value, dict):
-                value = value.get("value")
-            if isinstance(value, list):
-                total += len(value)
-                found = True
+            count = None if raw is None else _count(raw, area, count_array)
+            if count is not None:
+                total, found = total + count, True
                 break
     return total if found else len(state["local"]) + len(state["app"])
+
+
+def _count(raw: str, area: str, count_array: jsonstream.ArrayCounter) -> int | None:
+    # An AirPromptsDB record is counted by its value array, as the bridge read it (or, a record
+    # that is an array itself, as it is); None: not an array, NaN, too deep.
+    for member in (None,) if area == "local" else ("value", None):
+        try:
+            return count_array(raw, member)
+        except (ValueError, InvalidInput):
+            continue
+    return None
