@@ -422,7 +422,7 @@ export async function appGet(keys, forPython = true) {
   return [
     texts.map((text) => out(text)),
     keys.map((key, i) => hold("app", key, texts[i])),
-    records.map((record) => (record === undefined ? -1 : countOf(record, "value"))),
+    records.map((record) => countOf(record, "value")),
   ];
 }
 

@@ -69,7 +69,7 @@ def chunk_texts(changes: Changes, chunk_chars: int) -> Iterator[str]:
     for area in AREAS:
         for key, value in changes[area].items():
             for entry in _entries(area, key, value, chunk_chars):
-                # An entry holds strings only: dumps_utf8's text is dumps' own, written faster.
+                # An entry holds strings, integers and null, no float: dumps_utf8's text is dumps' own, written faster.
                 text, _ = jsonstream.dumps_utf8(entry)
                 if parts and size + len(text) + 1 > chunk_chars:
                     yield "[" + ",".join(parts) + "]"
