@@ -9,10 +9,15 @@ import hashlib
 from app.core.errors import BackupCorrupted
 
 
-def sha256_hex(text: str) -> str:
-    """Return the hex SHA-256 of the UTF-8 bytes of ``text``."""
+def sha256_hex(text: str | bytes) -> str:
+    """Return the hex SHA-256 of the UTF-8 bytes of ``text`` (or of the UTF-8 bytes given)."""
     # surrogatepass: a localStorage string may hold a lone UTF-16 surrogate.
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return hashlib.sha256(utf8(text)).hexdigest()
+
+
+def utf8(text: str | bytes) -> bytes:
+    """Return the UTF-8 bytes of ``text`` (bytes are returned as they are), lone surrogates kept."""
+    return text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
 
 
 def b64decode(text: str, what: str) -> bytes:

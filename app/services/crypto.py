@@ -27,8 +27,8 @@ IV_BYTES = 12
 class Crypto(Protocol):
     """Hash, derive keys, encrypt and decrypt text."""
 
-    async def sha256_hex(self, text: str) -> str:
-        """Return the hex SHA-256 of the UTF-8 bytes of ``text``."""
+    async def sha256_hex(self, text: str | bytes) -> str:
+        """Return the hex SHA-256 of the UTF-8 bytes of ``text`` (or of the UTF-8 bytes given)."""
         ...
 
     async def derive_key(self, passphrase: str, salt: bytes, iterations: int) -> object:
@@ -51,7 +51,7 @@ class Crypto(Protocol):
 class PythonCrypto:
     """Implement Crypto with hashlib and the ``cryptography`` package (CPython)."""
 
-    async def sha256_hex(self, text: str) -> str:
+    async def sha256_hex(self, text: str | bytes) -> str:
         return sha256_hex(text)
 
     async def derive_key(self, passphrase: str, salt: bytes, iterations: int) -> object:

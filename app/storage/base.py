@@ -10,6 +10,10 @@ Three places hold data:
   ``OWN_STORES``; keys are strings and values are strings (the services store
   JSON text or raw chunk text), so nothing but text crosses the bridge.
 
+A value written or compared (``local_write``, ``app_write``, the ``*_changed`` and
+``local_verify`` checks) may be given as its UTF-8 bytes (``Text``); what is read back
+is always str.
+
 Every ``*_write`` is all-or-nothing: one IndexedDB transaction for ``app`` and
 ``own``; for ``local``, the previous values are put back before the error is
 raised.
@@ -64,6 +68,22 @@ class DeletePrefix:
 
 Op = Union[Put, Delete, DeletePrefix]
 
+# A value the engine writes or compares: its text, or the text's UTF-8 bytes. A migrated
+# collection is joined and hashed as bytes; the browser bridge sends them as they are,
+# where a str of several MB would be encoded once more (and, non-ASCII, held at up to four
+# bytes a character). ``as_text`` makes the str where one is needed.
+Text = Union[str, bytes]
+
+
+def as_text(value: Text) -> str:
+    """Return ``value`` as str (UTF-8 bytes decoded)."""
+    return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
+def as_texts(values: Mapping[str, Text | None]) -> dict[str, str | None]:
+    """Return ``values`` with every UTF-8 bytes value decoded."""
+    return {key: None if value is None else as_text(value) for key, value in values.items()}
+
 
 class Storage(Protocol):
     """Async access to localStorage, the app's IndexedDB and our own IndexedDB."""
@@ -77,7 +97,7 @@ class Storage(Protocol):
         ...
 
     async def local_write(
-        self, set_items: Mapping[str, str], remove: Iterable[str] = (), expect: Mapping[str, str | None] | None = None
+        self, set_items: Mapping[str, Text], remove: Iterable[str] = (), expect: Mapping[str, Text | None] | None = None
     ) -> None:
         """Set and remove keys, all or nothing.
 
@@ -87,7 +107,7 @@ class Storage(Protocol):
         """
         ...
 
-    async def local_changed(self, expect: Mapping[str, str | None]) -> list[str]:
+    async def local_changed(self, expect: Mapping[str, Text | None]) -> list[str]:
         """Return the keys of ``expect`` whose value is not the expected one (None: absent).
 
         It answers what ``local_get`` and a comparison would, without bringing
@@ -105,7 +125,7 @@ class Storage(Protocol):
         ...
 
     async def local_verify(
-        self, expect: Mapping[str, str | None], parse: Iterable[str]
+        self, expect: Mapping[str, Text | None], parse: Iterable[str]
     ) -> tuple[list[str], list[str]]:
         """Return ``(local_changed(expect), local_unparsable(parse))`` from one read of the keys.
 
@@ -123,12 +143,12 @@ class Storage(Protocol):
         ...
 
     async def app_write(
-        self, put: Mapping[str, str], delete: Iterable[str] = (), expect: Mapping[str, str | None] | None = None
+        self, put: Mapping[str, Text], delete: Iterable[str] = (), expect: Mapping[str, Text | None] | None = None
     ) -> None:
         """Put records (key -> record JSON text) and delete keys in one transaction, guarded like local_write."""
         ...
 
-    async def app_changed(self, expect: Mapping[str, str | None]) -> list[str]:
+    async def app_changed(self, expect: Mapping[str, Text | None]) -> list[str]:
         """Return the keys of ``expect`` whose record is not the expected JSON text (None: absent).
 
         Records compare as ``app_get`` returns them (JSON.stringify of the stored
@@ -168,9 +188,18 @@ def guard_failures(
     return [key for key, value in expect.items() if current.get(key) != value and current.get(key) != after.get(key)]
 
 
-def utf16_len(text: str) -> int:
-    """Return the length of ``text`` in UTF-16 code units, as localStorage counts it."""
+# Of UTF-8: the bytes that go on a character, and the first bytes of a four-byte one (a
+# character beyond the BMP, two UTF-16 units).
+_CONTINUATION = bytes(range(0x80, 0xC0))
+_FOUR_BYTE_LEADS = bytes(range(0xF0, 0xF8))
+
+
+def utf16_len(text: Text) -> int:
+    """Return the length of ``text`` (or of the text UTF-8 bytes encode) in UTF-16 code units, as localStorage counts it."""
     if text.isascii():
         return len(text)
+    if isinstance(text, bytes):
+        firsts = text.translate(None, _CONTINUATION)  # a byte a character
+        return 2 * len(firsts) - len(firsts.translate(None, _FOUR_BYTE_LEADS))
     # surrogatepass: a JavaScript string may hold lone surrogates, one code unit each.
     return len(text.encode("utf-16-le", "surrogatepass")) // 2

@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from app.core import jsonstream
 from app.core.errors import MigrateError, from_js
-from app.storage.base import Delete, DeletePrefix, Op, Put
+from app.storage.base import Delete, DeletePrefix, Op, Put, Text
 
 IN_PYODIDE = sys.platform == "emscripten"
 
@@ -41,7 +41,8 @@ TEXT_BYTES_MIN = 1024
 
 
 def js_text(text: Any) -> Any:
-    """Return ``text`` as it should cross to JavaScript: UTF-8 bytes where that is faster, else unchanged."""
+    """Return ``text`` as it should cross to JavaScript: UTF-8 bytes where that is faster, else unchanged
+    (bytes are a text's UTF-8 already: base.Text)."""
     if not isinstance(text, str) or len(text) < TEXT_BYTES_MIN or text.isascii():
         return text
     try:
@@ -72,10 +73,11 @@ def text_from_js(value: Any) -> Any:
     return _py(value)
 
 
-# Texts the JS bridge holds for Python (static/js/storage.js ``hold``): (area, key) -> (token, text).
+# Texts the JS bridge holds for Python (static/js/storage.js ``hold``): (area, key) -> (token, text),
+# the text as Python last sent or read it (str, or the UTF-8 bytes a switch wrote it from).
 # One bridge module per realm, so one mirror per realm; a token the bridge dropped meanwhile is
 # refused there (StaleText) and the text itself is sent instead.
-_HELD: dict[tuple[str, str], tuple[int, str]] = {}
+_HELD: dict[tuple[str, str], tuple[int, Text]] = {}
 HELD_MIN = TEXT_BYTES_MIN  # shorter texts cost less to send than to look up
 
 
@@ -91,15 +93,16 @@ def _hold(area: str, keys: Sequence[str], values: Sequence[Any], tokens: Sequenc
         before = _HELD.pop((area, key), None)
         if before is not None:
             _COUNTED.pop(before[0], None)
-        if token and isinstance(value, str):
+        if token and isinstance(value, (str, bytes)):
             _HELD[(area, key)] = (int(token), value)
 
 
 def _held_token(area: str, key: str, value: Any) -> int:
     """Return the bridge's token for ``value`` as the text of ``area`` ``key``, or 0 when it holds another."""
-    if not isinstance(value, str) or len(value) < HELD_MIN:
+    if not isinstance(value, (str, bytes)) or len(value) < HELD_MIN:
         return 0
     held = _HELD.get((area, key))
+    # A str and bytes never compare equal: the same text in the other form is sent, not named.
     if held is not None and (held[1] is value or held[1] == value):
         return held[0]
     return 0
@@ -160,7 +163,7 @@ class BrowserStorage:
     def _arr(self, items: Iterable[Any]) -> Any:
         return to_js(list(items))
 
-    def _texts(self, values: Iterable[str | None], area: str | None = None, keys: Iterable[str] = ()) -> Any:
+    def _texts(self, values: Iterable[Text | None], area: str | None = None, keys: Iterable[str] = ()) -> Any:
         """Return ``values`` for the bridge: the token of each the bridge holds for ``area``'s key, else the text."""
         if area is None:
             return to_js([js_text(value) for value in values])
@@ -188,7 +191,7 @@ class BrowserStorage:
         return dict(zip(keys, values, strict=True))
 
     async def local_write(
-        self, set_items: Mapping[str, str], remove: Iterable[str] = (), expect: Mapping[str, str | None] | None = None
+        self, set_items: Mapping[str, Text], remove: Iterable[str] = (), expect: Mapping[str, Text | None] | None = None
     ) -> None:
         keys = list(set_items)
         values = [set_items[k] for k in keys]
@@ -211,7 +214,7 @@ class BrowserStorage:
         _hold("local", remove, [None] * len(remove), [0] * len(remove))
         _hold("local", keys, values, tokens)
 
-    async def local_changed(self, expect: Mapping[str, str | None]) -> list[str]:
+    async def local_changed(self, expect: Mapping[str, Text | None]) -> list[str]:
         keys = list(expect)
         values = [expect[k] for k in keys]
         return await self._call_texts(
@@ -223,7 +226,7 @@ class BrowserStorage:
         return await self._call(self.js_bridge.localUnparsable, self._arr(keys))
 
     async def local_verify(
-        self, expect: Mapping[str, str | None], parse: Iterable[str]
+        self, expect: Mapping[str, Text | None], parse: Iterable[str]
     ) -> tuple[list[str], list[str]]:
         keys = list(expect)
         values = [expect[k] for k in keys]
@@ -246,7 +249,7 @@ class BrowserStorage:
                 _COUNTED.setdefault(int(token), {})["value"] = int(count)
         return dict(zip(keys, values, strict=True))
 
-    async def app_changed(self, expect: Mapping[str, str | None]) -> list[str]:
+    async def app_changed(self, expect: Mapping[str, Text | None]) -> list[str]:
         keys = list(expect)
         values = [expect[k] for k in keys]
         return await self._call_texts(
@@ -255,7 +258,7 @@ class BrowserStorage:
         )
 
     async def app_write(
-        self, put: Mapping[str, str], delete: Iterable[str] = (), expect: Mapping[str, str | None] | None = None
+        self, put: Mapping[str, Text], delete: Iterable[str] = (), expect: Mapping[str, Text | None] | None = None
     ) -> None:
         keys = list(put)
         values = [put[k] for k in keys]

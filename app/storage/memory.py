@@ -8,7 +8,18 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 from app.core import jsonstream
 from app.core.errors import InvalidInput, QuotaExceeded, StorageUnavailable, WriteConflict
-from app.storage.base import OWN_STORES, Delete, DeletePrefix, Op, Put, guard_failures, utf16_len
+from app.storage.base import (
+    OWN_STORES,
+    Delete,
+    DeletePrefix,
+    Op,
+    Put,
+    Text,
+    as_text,
+    as_texts,
+    guard_failures,
+    utf16_len,
+)
 
 # Chromium allows 10 MiB of UTF-16 per origin in localStorage: 5 Mi code units.
 LOCAL_QUOTA_UNITS = 5 * 1024 * 1024
@@ -64,9 +75,9 @@ class MemoryStorage:
         await self._tick()
         return {key: self.local.get(key) for key in keys}
 
-    async def local_changed(self, expect: Mapping[str, str | None]) -> list[str]:
+    async def local_changed(self, expect: Mapping[str, Text | None]) -> list[str]:
         await self._tick()
-        return [key for key, value in expect.items() if self.local.get(key) != value]
+        return [key for key, value in as_texts(expect).items() if self.local.get(key) != value]
 
     async def local_unparsable(self, keys: Iterable[str]) -> list[str]:
         await self._tick()
@@ -82,7 +93,7 @@ class MemoryStorage:
         return bad
 
     async def local_verify(
-        self, expect: Mapping[str, str | None], parse: Iterable[str]
+        self, expect: Mapping[str, Text | None], parse: Iterable[str]
     ) -> tuple[list[str], list[str]]:
         return await self.local_changed(expect), await self.local_unparsable(parse)
 
@@ -91,9 +102,11 @@ class MemoryStorage:
         return sum(utf16_len(k) + utf16_len(v) for k, v in self.local.items())
 
     async def local_write(
-        self, set_items: Mapping[str, str], remove: Iterable[str] = (), expect: Mapping[str, str | None] | None = None
+        self, set_items: Mapping[str, Text], remove: Iterable[str] = (), expect: Mapping[str, Text | None] | None = None
     ) -> None:
         await self._tick()
+        set_items = {key: as_text(value) for key, value in set_items.items()}
+        expect = as_texts(expect) if expect else expect
         remove = list(remove)
         for key, value in set_items.items():
             if not isinstance(key, str) or not isinstance(value, str):
@@ -124,10 +137,10 @@ class MemoryStorage:
         await self._tick()
         return {key: self.app.get(key) for key in keys}
 
-    async def app_changed(self, expect: Mapping[str, str | None]) -> list[str]:
+    async def app_changed(self, expect: Mapping[str, Text | None]) -> list[str]:
         await self._tick()
         changed = []
-        for key, text in expect.items():
+        for key, text in as_texts(expect).items():
             stored = self.app.get(key)
             if stored is None or text is None:
                 if (stored is None) != (text is None):
@@ -137,9 +150,11 @@ class MemoryStorage:
         return changed
 
     async def app_write(
-        self, put: Mapping[str, str], delete: Iterable[str] = (), expect: Mapping[str, str | None] | None = None
+        self, put: Mapping[str, Text], delete: Iterable[str] = (), expect: Mapping[str, Text | None] | None = None
     ) -> None:
         await self._tick()
+        put = {key: as_text(value) for key, value in put.items()}
+        expect = as_texts(expect) if expect else expect
         delete = list(delete)
         for key, text in put.items():
             try:

@@ -18,7 +18,7 @@ import base64
 import secrets
 import sys
 
-from app.core.digest import b64decode, sha256_hex
+from app.core.digest import b64decode, sha256_hex, utf8
 from app.core.errors import MigrateError, from_js
 
 IN_PYODIDE = sys.platform == "emscripten"
@@ -56,10 +56,10 @@ class WebCrypto:
         if self.js_crypto is None:
             raise RuntimeError("js.airpromptsCrypto is missing: load static/js/crypto.js first")
 
-    async def sha256_hex(self, text: str) -> str:
+    async def sha256_hex(self, text: str | bytes) -> str:
         if len(text) < SUBTLE_DIGEST_MIN:
             return sha256_hex(text)
-        data = to_js(text.encode("utf-8", "surrogatepass"))
+        data = to_js(utf8(text))
         try:
             return str(await self.js_crypto.sha256HexBytes(data))
         except JsException as exc:

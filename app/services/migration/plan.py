@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from app.core import ids, jsonstream, keys
+from app.core.digest import utf8
 from app.core.errors import InvalidInput, QuotaExceeded
 from app.core.issues import Issue
 from app.core.legacy import LegacyPlan, plan_legacy
@@ -22,7 +23,7 @@ from app.core.versions import version_text
 from app.services import journal
 from app.services.migration.report import INVALID_VALUE, LEGACY_CONFLICT, Staged
 from app.services.migration.state import Snapshot, Source, Target
-from app.storage.base import utf16_len
+from app.storage.base import Text, utf16_len
 
 LOCAL_LIMIT = 5 * 1024 * 1024 - 64 * 1024
 
@@ -270,21 +271,21 @@ def build_targets(
     for src in sources:
         if src.error is not None:
             continue
-        array = staged.array(src.id)
         records = migrated[src.id]
         prefix = journal.staging_prefix(run_id, src.id)
         if src.location == "local":
-            targets.append(Target("local", src.key, array, prefix, True, records=records, kind=src.kind))
+            targets.append(Target("local", src.key, staged.array(src.id), prefix, True, records=records, kind=src.kind))
         else:
             head, tail = app_wrap(src.kind, src.record, started_ms)
-            targets.append(Target("app", src.kind, "".join((head, array, tail)), prefix, True, head, tail, records, src.kind))
+            text = staged.array(src.id, head.encode("utf-8"), tail.encode("utf-8"))
+            targets.append(Target("app", src.kind, text, prefix, True, head, tail, records, src.kind))
     for area, key, text in staged.values:
         targets.append(Target(area, key, text, journal.value_key(run_id, area, key), False))
     remove: list[str] = []
     moved: list[Target] = []
 
     def usage() -> int:
-        after = {k: v for k, v in local.items() if k not in remove}
+        after: dict[str, Text] = {k: v for k, v in local.items() if k not in remove}
         after.update({t.key: t.text for t in targets if t.area == "local"})
         after[keys.SCHEMA_VERSION_KEY] = version_text()
         return sum(utf16_len(k) + utf16_len(v) for k, v in after.items())
@@ -301,8 +302,9 @@ def build_targets(
         largest = max(movable, key=lambda t: utf16_len(t.text))
         assert largest.kind is not None
         head, tail = app_wrap(largest.kind, None, started_ms)
+        text = b"".join((head.encode("utf-8"), utf8(largest.text), tail.encode("utf-8")))
         targets[targets.index(largest)] = Target(
-            "app", largest.kind, "".join((head, largest.text, tail)), largest.staging, True, head, tail, largest.records, largest.kind
+            "app", largest.kind, text, largest.staging, True, head, tail, largest.records, largest.kind
         )
         app_kinds.add(largest.kind)
         if largest.key in local:

@@ -11,6 +11,7 @@ from app.core.digest import sha256_hex
 from app.core.errors import InvalidInput
 from app.core.planner import Plan
 from app.services.journal import JournalRecord
+from app.storage.base import Text, as_text
 
 _FINGERPRINT_PREFIX = "blake2b:"
 
@@ -55,11 +56,15 @@ class Source:
 
 @dataclass
 class Target:
-    """A live key the switch writes, and how to rebuild its text from staging."""
+    """A live key the switch writes, and how to rebuild its text from staging.
+
+    A migrated collection's ``text`` is its UTF-8 bytes (storage.base.Text): joined from
+    the staged batches' bytes, hashed and written as they are, never a str of several MB.
+    """
 
     area: str
     key: str
-    text: str
+    text: Text
     staging: str  # a staging key, or the prefix of a collection's batches
     join: bool
     head: str = ""
@@ -183,8 +188,9 @@ def fingerprint(snapshot: Snapshot, like: str | None = None) -> str:
     return digest.hexdigest() if legacy else _FINGERPRINT_PREFIX + digest.hexdigest()
 
 
-def same(a: str | None, b: str | None, area: str) -> bool:
+def same(a: Text | None, b: Text | None, area: str) -> bool:
     """Return whether two stored values are the same (AirPromptsDB records compare as JSON)."""
+    a, b = (None if v is None else as_text(v) for v in (a, b))
     if a == b:
         return True
     if a is None or b is None or area != "app":

@@ -18,8 +18,9 @@ from app.services import journal
 from app.services.logger import MigrationLogger
 from app.services.migration.runtime import Runtime
 from app.services.migration.state import Run, Target, same
+from app.storage.base import Text
 
-Write = tuple[str, str, "str | None"]  # (area, key, new value; None: removed)
+Write = tuple[str, str, "Text | None"]  # (area, key, new value; None: removed)
 
 
 def writes(run: Run) -> list[Write]:
@@ -56,9 +57,12 @@ class Switch:
         targets = []
         try:
             for entry in record.targets:
+                text: Text
                 if entry["join"]:
                     pairs = await journal.scan_staged(storage, entry["staging"])
-                    text = entry["head"] + "[" + ",".join(v for _, v in pairs if v) + "]" + entry["tail"]
+                    # The bytes the run hashed and would have written (Staged.array).
+                    array = b",".join(v.encode("utf-8") for _, v in pairs if v)
+                    text = b"".join((entry["head"].encode("utf-8"), b"[", array, b"]", entry["tail"].encode("utf-8")))
                 else:
                     staged = await journal.read_staged(storage, entry["staging"])
                     if staged is None:
@@ -115,7 +119,7 @@ class Switch:
         app = await retry(storage.app_get, [key for area, key, _ in planned if area == "app"])
         return {(area, key): (local if area == "local" else app).get(key) for area, key, _ in planned}
 
-    async def changed(self, expected: Mapping[tuple[str, str], str | None]) -> set[tuple[str, str]]:
+    async def changed(self, expected: Mapping[tuple[str, str], Text | None]) -> set[tuple[str, str]]:
         """Return the (area, key) pairs not holding their expected value, compared where they are stored."""
         storage = self.rt.storage
         found: set[tuple[str, str]] = set()
@@ -166,7 +170,7 @@ class Switch:
         """Raise VerificationFailed unless every written key holds what was staged and parses as JSON."""
         # Equal to the staged text means equal records and counts: no re-parse, no re-validation.
         # The stores compare it where it lies, so the written data does not come back to Python.
-        expected: dict[tuple[str, str], str | None] = {(t.area, t.key): t.text for t in run.targets}
+        expected: dict[tuple[str, str], Text | None] = {(t.area, t.key): t.text for t in run.targets}
         expected.update({("local", key): None for key in run.remove})
         expected[("local", keys.SCHEMA_VERSION_KEY)] = version_text()
         # The live app reads every key with JSON.parse: prove each written value parses where it lies,

@@ -88,7 +88,7 @@ class Transform:
         restored, start, index = 0, 0, 0
         for summary, fragment in await sink.staged_batches(run, src):
             report.add_piece(src, summary)
-            staged.add(src.id, fragment)
+            staged.add(src.id, fragment.encode("utf-8"))
             transformer.seen.update(summary["ids"])
             transformer.references.restore(src.kind, summary["ids"], summary["refs"])
             restored, start, index = restored + 1, summary.get("end") or 0, index + int(summary["size"])
@@ -110,7 +110,7 @@ class Transform:
             fragment, utf8 = jsonstream.dumps_utf8(result.records) if result.records else ("[]", None)
             fragment, utf8 = fragment[1:-1], (utf8[1:-1] if utf8 is not None else None)
             piece = report.add_batch(src, result)
-            staged.add(src.id, fragment)
+            staged.add(src.id, fragment.encode("ascii") if utf8 is None else utf8)
             index += len(batch)
             run.processed += len(batch)
             if sink.wants(run, src, number):

@@ -87,9 +87,9 @@ def test_targets_move_the_largest_collection_to_indexeddb_when_localstorage_is_t
     snapshot = mixed_snapshot()
     plan = planning.read_plan(snapshot, started_ms=STARTED_MS)
     staged = Staged()
-    staged.add("airprompts_templates", '{"id":"17","content":"' + "y" * 5000 + '"}')
-    staged.add("airprompts_snippets", '{"id":"s1","name":"Grüße"}')
-    staged.add("AirPromptsDB:workflows", '{"id":"w1"}')
+    staged.add("airprompts_templates", ('{"id":"17","content":"' + "y" * 5000 + '"}').encode())
+    staged.add("airprompts_snippets", '{"id":"s1","name":"Grüße 🙂"}'.encode())
+    staged.add("AirPromptsDB:workflows", b'{"id":"w1"}')
     staged.values = list(plan.values.texts)
     migrated = {"airprompts_templates": 1, "airprompts_snippets": 1, "AirPromptsDB:workflows": 1}
 
@@ -98,6 +98,8 @@ def test_targets_move_the_largest_collection_to_indexeddb_when_localstorage_is_t
     where = {t.key: t.area for t in roomy.targets}
     assert where["airprompts_templates"] == "local" and where["workflows"] == "app"
     assert "airprompts_folders" not in where  # not a JSON array: left as it is
+    snippets = next(t for t in roomy.targets if t.key == "airprompts_snippets")
+    assert snippets.text == '[{"id":"s1","name":"Grüße 🙂"}]'.encode()  # the staged UTF-8, joined
     workflows = next(t for t in roomy.targets if t.key == "workflows")
     record = json.loads(workflows.text)
     assert record == {"key": "workflows", "value": [{"id": "w1"}], "timestamp": STARTED_MS}

@@ -40,3 +40,18 @@ def test_other_values_cross_unchanged(text):
 )
 def test_utf16_len_counts_units_as_javascript_does(text, units):
     assert utf16_len(text) == units
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "plain", LONG, "\U0001f469\u200d\U0001f469\u200d\U0001f467", "\u00e9\u4e2d\U0001f600\U000e0067\r\n", "\U0010ffff"],
+    ids=["empty", "ascii", "multilingual", "zwj", "every-width", "last-code-point"],
+)
+def test_utf16_len_of_utf8_bytes_is_that_of_their_text(text):
+    # A migrated collection is counted against localStorage's quota from its UTF-8 bytes.
+    assert utf16_len(text.encode("utf-8")) == utf16_len(text) == len(text.encode("utf-16-le")) // 2
+
+
+def test_utf8_bytes_cross_as_they_are():
+    data = LONG.encode("utf-8")
+    assert js_text(data) is data
