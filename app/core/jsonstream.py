@@ -287,8 +287,8 @@ def _raw_hook(value: Any) -> Any:
 _utf8_encoder = msgspec.json.Encoder(enc_hook=_raw_hook)
 
 
-def dumps_utf8(value: Any) -> tuple[str, bytes | None]:
-    """Return ``value`` as compact JSON text and, when it is not ASCII, its UTF-8 bytes: a staged batch.
+def dumps_utf8(value: Any) -> bytes:
+    """Return the UTF-8 bytes of ``value`` as compact JSON text: a staged batch, a backup chunk's entry.
 
     For the records a transform made of parsed JSON: the text is ``dumps(value)``'s,
     strings, integers, RawNumber and key order alike, except that a float's exponent
@@ -300,12 +300,9 @@ def dumps_utf8(value: Any) -> tuple[str, bytes | None]:
     written by ``dumps``, which escapes it.
     """
     try:
-        data = _utf8_encoder.encode(value)
+        return _utf8_encoder.encode(value)
     except UnicodeEncodeError:
-        text = dumps(value)
-        return text, text.encode("utf-8")
-    text = data.decode("utf-8")
-    return text, (None if len(data) == len(text) else data)
+        return dumps(value).encode("utf-8")
 
 
 def _compact(value: Any, sort_keys: bool) -> str:

@@ -21,7 +21,7 @@ raised.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable, Mapping, Protocol, Sequence, Union
 
 APP_DB = "AirPromptsDB"
@@ -35,19 +35,32 @@ OWN_DB_VERSION = 1
 OWN_STORES = ("backups", "chunks", "staging", "journal", "logs", "quarantine", "history", "settings")
 
 
+# A value the engine writes or compares: its text, or the text's UTF-8 bytes. A migrated
+# collection is joined and hashed as bytes; the browser bridge sends them as they are,
+# where a str of several MB would be encoded once more (and, non-ASCII, held at up to four
+# bytes a character). ``as_text`` makes the str where one is needed.
+Text = Union[str, bytes]
+
+
+def as_text(value: Text) -> str:
+    """Return ``value`` as str (UTF-8 bytes decoded)."""
+    return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
+def as_texts(values: Mapping[str, Text | None]) -> dict[str, str | None]:
+    """Return ``values`` with every UTF-8 bytes value decoded."""
+    return {key: None if value is None else as_text(value) for key, value in values.items()}
+
+
 @dataclass(frozen=True)
 class Put:
-    """Write ``value`` under ``key`` in the own store ``store``.
-
-    ``utf8``, when given, is ``value``'s UTF-8 encoding, made by whoever wrote the text
-    (jsonstream.dumps_utf8): the browser sends a large text as those bytes instead of
-    encoding it once more.
-    """
+    """Write ``value`` under ``key`` in the own store ``store``: a text, or its UTF-8 bytes as the
+    encoder wrote them (jsonstream.dumps_utf8), which the browser sends without encoding them
+    again. It is read back as str."""
 
     store: str
     key: str
-    value: str
-    utf8: bytes | None = field(default=None, compare=False, repr=False)
+    value: Text
 
 
 @dataclass(frozen=True)
@@ -67,22 +80,6 @@ class DeletePrefix:
 
 
 Op = Union[Put, Delete, DeletePrefix]
-
-# A value the engine writes or compares: its text, or the text's UTF-8 bytes. A migrated
-# collection is joined and hashed as bytes; the browser bridge sends them as they are,
-# where a str of several MB would be encoded once more (and, non-ASCII, held at up to four
-# bytes a character). ``as_text`` makes the str where one is needed.
-Text = Union[str, bytes]
-
-
-def as_text(value: Text) -> str:
-    """Return ``value`` as str (UTF-8 bytes decoded)."""
-    return value.decode("utf-8") if isinstance(value, bytes) else value
-
-
-def as_texts(values: Mapping[str, Text | None]) -> dict[str, str | None]:
-    """Return ``values`` with every UTF-8 bytes value decoded."""
-    return {key: None if value is None else as_text(value) for key, value in values.items()}
 
 
 class Storage(Protocol):
@@ -192,6 +189,11 @@ def guard_failures(
 # character beyond the BMP, two UTF-16 units).
 _CONTINUATION = bytes(range(0x80, 0xC0))
 _FOUR_BYTE_LEADS = bytes(range(0xF0, 0xF8))
+
+
+def char_len(data: bytes) -> int:
+    """Return how many characters the UTF-8 ``data`` encodes (the length of its str)."""
+    return len(data) if data.isascii() else len(data.translate(None, _CONTINUATION))
 
 
 def utf16_len(text: Text) -> int:

@@ -296,8 +296,7 @@ class BrowserStorage:
         rows: list[list[str]] = []
         for op in ops:
             if isinstance(op, Put):
-                crossing = op.utf8 if op.utf8 is not None and len(op.value) >= TEXT_BYTES_MIN else js_text(op.value)
-                rows.append(["put", op.store, op.key, crossing])
+                rows.append(["put", op.store, op.key, js_text(op.value)])
             elif isinstance(op, Delete):
                 rows.append(["delete", op.store, op.key])
             elif isinstance(op, DeletePrefix):

@@ -204,7 +204,7 @@ class MemoryStorage:
         await self._tick()
         for op in ops:
             self._store(op.store)
-            if isinstance(op, Put) and (not isinstance(op.key, str) or not isinstance(op.value, str)):
+            if isinstance(op, Put) and (not isinstance(op.key, str) or not isinstance(op.value, (str, bytes))):
                 raise InvalidInput(f"own store values must be strings (store {op.store!r}, key {op.key!r})")
         self._check_fault("own_write", list(ops))
         candidate = {store: dict(data) for store, data in self.own.items()}
@@ -213,7 +213,7 @@ class MemoryStorage:
             self._check_fault("own_write_op", index)
             data = candidate[op.store]
             if isinstance(op, Put):
-                data[op.key] = op.value
+                data[op.key] = as_text(op.value)
             elif isinstance(op, Delete):
                 data.pop(op.key, None)
             elif isinstance(op, DeletePrefix):

@@ -12,6 +12,7 @@ from typing import Iterator
 
 from app.core import jsonstream
 from app.core.errors import BackupCorrupted
+from app.storage.base import char_len
 
 AREAS = ("local", "app")
 # How many chunks one own_write carries (reads take twice as many).
@@ -62,21 +63,26 @@ def apply_changes(state: State, changes: Changes) -> None:
                 state[area][key] = value
 
 
-def chunk_texts(changes: Changes, chunk_chars: int) -> Iterator[str]:
-    """Yield the plain chunk texts of ``changes``; always at least one."""
-    parts: list[str] = []
+def chunk_texts(changes: Changes, chunk_chars: int) -> Iterator[bytes]:
+    """Yield the plain chunk texts of ``changes`` as UTF-8 bytes (hashed and stored as they are); always at least one.
+
+    A chunk holds about ``chunk_chars`` characters of values: the pieces are cut by
+    characters, the chunks by their bytes, as near.
+    """
+    parts: list[bytes] = []
     size = 2
     for area in AREAS:
         for key, value in changes[area].items():
             for entry in _entries(area, key, value, chunk_chars):
-                # An entry holds strings, integers and null, no float: dumps_utf8's text is dumps' own, written faster.
-                text, _ = jsonstream.dumps_utf8(entry)
-                if parts and size + len(text) + 1 > chunk_chars:
-                    yield "[" + ",".join(parts) + "]"
+                # An entry holds strings, integers and null, no float: dumps_utf8 writes dumps' own text.
+                data = jsonstream.dumps_utf8(entry)
+                width = char_len(data)
+                if parts and size + width + 1 > chunk_chars:
+                    yield b"".join((b"[", b",".join(parts), b"]"))
                     parts, size = [], 2
-                parts.append(text)
-                size += len(text) + 1
-    yield "[" + ",".join(parts) + "]"
+                parts.append(data)
+                size += width + 1
+    yield b"".join((b"[", b",".join(parts), b"]"))
 
 
 def _entries(area: str, key: str, value: str | None, chunk_chars: int) -> Iterator[dict]:

@@ -12,6 +12,7 @@ import json
 
 from app.core.errors import BackupCorrupted, WrongPassphrase
 from app.services.crypto import Crypto
+from app.storage.base import Text, as_text
 
 SALT_BYTES = 16
 MIN_ITERATIONS = 600_000
@@ -53,12 +54,12 @@ def _kdf(iterations: int, salt_b64: str) -> dict:
     return {"name": "PBKDF2", "hash": "SHA-256", "iterations": iterations, "salt": salt_b64}
 
 
-async def seal(crypto: Crypto, handle: object | None, plain: str) -> tuple[str | None, str]:
-    """Return ``(iv, stored text)`` of a plain chunk text: itself, or encrypted under ``handle``."""
+async def seal(crypto: Crypto, handle: object | None, plain: Text) -> tuple[str | None, Text]:
+    """Return ``(iv, stored text)`` of a plain chunk text (or its UTF-8 bytes): itself, or encrypted under ``handle``."""
     if handle is None:
         return None, plain
     inner = await crypto.sha256_hex(plain)
-    return await crypto.encrypt(handle, inner + "\n" + plain)
+    return await crypto.encrypt(handle, inner + "\n" + as_text(plain))
 
 
 async def open_chunk(

@@ -10,7 +10,7 @@ from app.core.errors import BackupCorrupted, BackupNotFound, QuotaExceeded
 from app.services.backup import names
 from app.services.backup.metadata import order, parse_object
 from app.services.crypto import Crypto
-from app.storage.base import Delete, DeletePrefix, Put, Storage
+from app.storage.base import Delete, DeletePrefix, Put, Storage, Text
 
 
 class BackupStore:
@@ -101,8 +101,8 @@ class BackupStore:
         stored = await self.storage.own_get(names.CHUNKS_STORE, [names.chunk_key(backup_id, i) for i in wanted])
         return {i: stored.get(names.chunk_key(backup_id, i)) for i in wanted}
 
-    async def put_chunks(self, backup_id: str, chunks: Iterable[tuple[int, str]]) -> None:
-        """Store chunk texts of ``backup_id`` in one write."""
+    async def put_chunks(self, backup_id: str, chunks: Iterable[tuple[int, Text]]) -> None:
+        """Store chunk texts (or their UTF-8 bytes) of ``backup_id`` in one write."""
         await self.storage.own_write(
             [Put(names.CHUNKS_STORE, names.chunk_key(backup_id, index), text) for index, text in chunks]
         )

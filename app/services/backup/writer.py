@@ -15,6 +15,7 @@ from app.services.backup.retention import Retention
 from app.services.backup.snapshot import snapshot
 from app.services.backup.store import BackupStore
 from app.services.crypto import Crypto
+from app.storage.base import char_len
 
 
 class BackupWriter:
@@ -141,7 +142,7 @@ class BackupWriter:
                 info: dict[str, Any] = {
                     "index": index,
                     "sha256": await self.crypto.sha256_hex(stored),
-                    "size": len(stored),
+                    "size": char_len(stored) if isinstance(stored, bytes) else len(stored),  # characters
                 }
                 if iv is not None:
                     info["iv"] = iv

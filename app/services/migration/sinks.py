@@ -17,7 +17,7 @@ from app.services.migration.runtime import Runtime
 from app.services.migration.state import Run, Source
 from app.storage.base import Op, Put
 
-# Stage batches in transactions of about this much text (or this many operations).
+# Stage batches in transactions of about this much text, in UTF-8 bytes (or this many operations).
 # An IndexedDB transaction costs a few ms whatever it holds; a killed page redoes at most this much.
 STAGE_CHARS = 1024 * 1024
 STAGE_OPS = 32
@@ -42,14 +42,13 @@ class Sink(Protocol):
         run: Run,
         src: Source,
         number: int,
-        fragment: str,
+        fragment: bytes,
         summary: dict[str, Any],
         quarantined: list[Quarantined],
         *,
         last: bool,
-        utf8: bytes | None = None,
     ) -> None:
-        """Stage one transformed batch (``last``: the source's last batch; ``utf8``: the fragment's bytes)."""
+        """Stage one transformed batch, its records' JSON without the brackets in UTF-8 (``last``: the source's last batch)."""
 
     async def finish_source(self, run: Run, src: Source) -> None:
         """Stage whatever of ``src`` still waits."""
@@ -145,15 +144,14 @@ class StorageSink:
         run: Run,
         src: Source,
         number: int,
-        fragment: str,
+        fragment: bytes,
         summary: dict[str, Any],
         quarantined: list[Quarantined],
         *,
         last: bool,
-        utf8: bytes | None = None,
     ) -> None:
         run_id = run.run_id
-        self._pending.append(Put(journal.STAGING_STORE, journal.batch_key(run_id, src.id, number), fragment, utf8))
+        self._pending.append(Put(journal.STAGING_STORE, journal.batch_key(run_id, src.id, number), fragment))
         self._pending.append(
             Put(journal.STAGING_STORE, journal.summary_key(run_id, src.id, number), jsonstream.dumps(summary))
         )

@@ -105,12 +105,11 @@ class Transform:
             started = time.perf_counter()
             mark = references.mark()
             result, samples = self._batch(transformer, batch, index, samples)
-            # One encoder call per batch: "[a,b]" without its brackets is the fragment "a,b"
-            # (and the same of its UTF-8 bytes, which the staging write sends).
-            fragment, utf8 = jsonstream.dumps_utf8(result.records) if result.records else ("[]", None)
-            fragment, utf8 = fragment[1:-1], (utf8[1:-1] if utf8 is not None else None)
+            # One encoder call per batch: "[a,b]" without its brackets is the fragment "a,b", as
+            # UTF-8 bytes from staging to the switch (Staged.array), never decoded to a str.
+            fragment = jsonstream.dumps_utf8(result.records)[1:-1] if result.records else b""
             piece = report.add_batch(src, result)
-            staged.add(src.id, fragment.encode("ascii") if utf8 is None else utf8)
+            staged.add(src.id, fragment)
             index += len(batch)
             run.processed += len(batch)
             if sink.wants(run, src, number):
@@ -121,9 +120,7 @@ class Transform:
                     "ids": [record["id"] for record in result.records],
                     "refs": references.since(mark),
                 }
-                await sink.stage_batch(
-                    run, src, number, fragment, summary, result.quarantined, last=index >= src.count, utf8=utf8
-                )
+                await sink.stage_batch(run, src, number, fragment, summary, result.quarantined, last=index >= src.count)
             await sink.after_batch(run, len(batch), time.perf_counter() - started)
         await sink.finish_source(run, src)
 

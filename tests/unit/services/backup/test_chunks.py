@@ -8,6 +8,7 @@ import pytest
 
 from app.core.errors import BackupCorrupted
 from app.services.backup import chunks
+from app.storage.base import char_len
 
 STATE = {
     "local": {
@@ -34,13 +35,26 @@ def test_chunk_texts_read_back_to_the_same_values_and_stay_near_the_limit(chunk_
     big = dict(STATE, local={**STATE["local"], "airprompts_snippets": "“x” 🎉 " * 400})
     texts = list(chunks.chunk_texts(chunks.everything(big), chunk_chars))
     assert _read_back(texts) == chunks.everything(big)
-    assert all(len(text) <= max(chunk_chars, 16 + 128) * 2 for text in texts)
+    assert all(isinstance(text, bytes) for text in texts)  # hashed and stored as they are
+    assert all(char_len(text) <= max(chunk_chars, 16 + 128) * 2 for text in texts)
     if chunk_chars == 64:
         assert len(texts) > 10
 
 
 def test_an_empty_change_set_is_one_empty_chunk():
-    assert list(chunks.chunk_texts(chunks.empty(), 64)) == ["[]"]
+    assert list(chunks.chunk_texts(chunks.empty(), 64)) == [b"[]"]
+
+
+def test_a_lone_surrogate_survives_the_chunk_bytes():
+    # localStorage may hold one; UTF-8 cannot, so the entry's JSON escapes it.
+    state = {"local": {"odd": "half \ud83d of an emoji", "low": "\udc00" * 300}, "app": {}}
+    texts = list(chunks.chunk_texts(chunks.everything(state), 64))
+    assert _read_back(texts) == chunks.everything(state)
+
+
+def test_char_len_counts_the_characters_of_utf8():
+    for text in ["", "ascii", "Résumé “court” — 中文 🎉👩‍💻\r\n", "\U0010ffff"]:
+        assert char_len(text.encode("utf-8")) == len(text)
 
 
 def test_changes_since_names_new_changed_and_deleted_keys_only():
