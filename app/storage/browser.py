@@ -55,7 +55,13 @@ def js_text(text: Any) -> Any:
 def _text(value: Any) -> Any:
     """Return UTF-8 bytes from the bridge (its fast path for large strings) as ``str``."""
     if isinstance(value, memoryview):
-        return str(value, "utf-8")
+        # Bytes kept as bytes (staged batches, backup chunks) that were damaged where they are
+        # stored read back as a damaged text, U+FFFD where they are no UTF-8: each is checked
+        # against its SHA-256, which refuses it (BackupCorrupted, UnusableJournal).
+        try:
+            return str(value, "utf-8")
+        except UnicodeDecodeError:  # not on the way of a good text: "replace" decodes with more memory
+            return str(value, "utf-8", "replace")
     if isinstance(value, list):
         return [_text(item) for item in value]
     return value

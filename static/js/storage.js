@@ -521,9 +521,10 @@ export async function ownKeys(storeName, prefix) {
 }
 
 // The own stores whose values are kept as the UTF-8 bytes Python sends them as: the staged
-// batches, which only Python reads back (after a reload). Decoding several MB of them here
-// and storing two-byte strings cost a run about twice the bytes' own put.
-const STORED_AS_BYTES = new Set(["staging"]);
+// batches and the plain backup chunks, which only Python reads back (each checked by its
+// SHA-256 there). Decoding several MB of them here and storing two-byte strings cost a run
+// about twice the bytes' own put. An encrypted chunk (base64) and every other value is text.
+const STORED_AS_BYTES = new Set(["staging", "chunks"]);
 
 function stored(storeName, value) {
   if (!(value instanceof Uint8Array) || !STORED_AS_BYTES.has(storeName)) return textOf(value);

@@ -55,24 +55,33 @@ def test_restore_brings_back_exactly_what_was_stored(app):
     assert {b["id"] for b in listed} >= {meta["id"], result["safetyBackupId"]}
 
 
-def test_flipped_byte_is_reported_and_restore_refused(app):
+@pytest.mark.parametrize("damage", ["letter", "not-utf8"])
+def test_flipped_byte_is_reported_and_restore_refused(app, damage):
     app.seed(fixture_store())
     app.open()
     meta = app.call("api.backupService.createFullBackup('to corrupt')")
     assert app.call("api.backupService.verifyBackup(arg)", meta["id"])["ok"] is True
-    app.page.evaluate(
-        """async (id) => {
+    # A plain chunk is kept as its UTF-8 bytes; one byte of it changes: another letter, or a
+    # byte that is no UTF-8 at all (0xFF), which must read as damage, not as an error.
+    stored_as = app.page.evaluate(
+        """async ([id, damage]) => {
             const db = await new Promise((res, rej) => { const r = indexedDB.open('AirPromptsMigrate'); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
             const key = id + '/000000';
             const store = db.transaction('chunks', 'readwrite').objectStore('chunks');
-            await new Promise((res) => { const g = store.get(key); g.onsuccess = () => {
-                const text = g.result; const i = Math.floor(text.length / 2);
-                const flipped = text.slice(0, i) + (text[i] === 'a' ? 'b' : 'a') + text.slice(i + 1);
-                store.put(flipped, key).onsuccess = res; }; });
+            const kind = await new Promise((res) => { const g = store.get(key); g.onsuccess = () => {
+                const bytes = g.result;
+                if (!(bytes instanceof Uint8Array)) { res(typeof bytes); return; }
+                const flipped = bytes.slice();
+                let i = Math.floor(flipped.length / 2);
+                while (flipped[i] < 0x61 || flipped[i] > 0x7a) i++;  // a lower-case ASCII letter
+                flipped[i] = damage === 'letter' ? (flipped[i] === 0x61 ? 0x62 : 0x61) : 0xff;
+                store.put(flipped, key).onsuccess = () => res('bytes'); }; });
             db.close();
+            return kind;
         }""",
-        meta["id"],
+        [meta["id"], damage],
     )
+    assert stored_as == "bytes"
     report = app.call("api.backupService.verifyBackup(arg)", meta["id"])
     assert report["ok"] is False
     assert [c["index"] for c in report["chunks"] if not c["ok"]] == [0]
