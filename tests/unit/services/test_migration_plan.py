@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 
 import pytest
@@ -12,7 +13,7 @@ from app.core.errors import QuotaExceeded
 from app.services.migration import plan as planning
 from app.services.migration.report import Staged
 from app.services.migration.sinks import DryRunSink
-from app.services.migration.state import Run, Snapshot
+from app.services.migration.state import Run, Snapshot, fingerprint
 from app.storage.memory import MemoryStorage
 from tests.unit.services.test_migration import Env, app_record
 
@@ -196,3 +197,20 @@ def test_an_airpromptsdb_record_the_counter_answered_is_parsed_without_measuring
     src = planning.Source("AirPromptsDB:templates", "templates", "templates", "app", raw=deep)
     planning.inspect(src, jsonstream.count_array)
     assert src.error is not None and "nested too deeply" in src.error and src.items is None
+
+
+
+def test_the_fingerprint_is_each_length_prefixed_part_hashed_as_earlier_releases_wrote_it():
+    # A journal of an earlier release names its fingerprint; a resumed run must compute the same.
+    snapshot = Snapshot({"airprompts_templates": '[{"name":"Grüße 🙂\r\n"}]', "odd": "\ud83d"}, {"templates": "{}"})
+
+    def expected(digest):
+        for area, data in (("local", snapshot.local), ("app", snapshot.app)):
+            for key in sorted(data):
+                for part in (area, key, data[key]):
+                    encoded = part.encode("utf-8", "surrogatepass")
+                    digest.update(len(encoded).to_bytes(8, "big") + encoded)
+        return digest.hexdigest()
+
+    assert fingerprint(snapshot) == "blake2b:" + expected(hashlib.blake2b(digest_size=32))
+    assert fingerprint(snapshot, like="ab" * 32) == expected(hashlib.sha256())  # a bare SHA-256: an earlier release
