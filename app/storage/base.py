@@ -191,9 +191,11 @@ _CONTINUATION = bytes(range(0x80, 0xC0))
 _FOUR_BYTE_LEADS = bytes(range(0xF0, 0xF8))
 
 
-def char_len(data: bytes) -> int:
-    """Return how many characters the UTF-8 ``data`` encodes (the length of its str)."""
-    return len(data) if data.isascii() else len(data.translate(None, _CONTINUATION))
+def char_len(text: Text) -> int:
+    """Return how many characters ``text`` holds (for UTF-8 bytes, the length of their str), without decoding."""
+    if isinstance(text, str) or text.isascii():
+        return len(text)
+    return len(text.translate(None, _CONTINUATION))
 
 
 def utf16_len(text: Text) -> int:

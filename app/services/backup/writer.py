@@ -142,7 +142,7 @@ class BackupWriter:
                 info: dict[str, Any] = {
                     "index": index,
                     "sha256": await self.crypto.sha256_hex(stored),
-                    "size": char_len(stored) if isinstance(stored, bytes) else len(stored),  # characters
+                    "size": char_len(stored),  # characters
                 }
                 if iv is not None:
                     info["iv"] = iv

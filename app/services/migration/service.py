@@ -36,7 +36,7 @@ from app.services.migration.state import Run, fingerprint, options
 from app.services.migration.switch import Switch
 from app.services.migration.transform import Transform
 from app.services.performance import PerformanceMonitor
-from app.storage.base import as_text
+from app.storage.base import char_len
 
 _log = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ class MigrationService:
         await self.executor.targets(run, report, staged, snapshot)
         data = report.to_dict()
         data["needed"] = True
-        data["targets"] = [{"area": t.area, "key": t.key, "chars": len(as_text(t.text))} for t in run.targets]
+        data["targets"] = [{"area": t.area, "key": t.key, "chars": char_len(t.text)} for t in run.targets]
         data["remove"] = run.remove
         return data
 

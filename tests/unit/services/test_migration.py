@@ -448,6 +448,17 @@ async def test_dry_run_reports_everything_and_writes_nothing():
     assert (await env.migration.check_migration_status())["needed"] is True
 
 
+async def test_a_dry_run_counts_each_target_in_characters():
+    content = "Résumé “court” — 中文 🎉👩‍💻\r\nשלום"
+    local = {"airprompts_templates": json.dumps([{"id": "t1", "name": "Grüße", "content": content}], ensure_ascii=False)}
+    dry = await Env(MemoryStorage(local=dict(local))).migration.dry_run()
+    storage = MemoryStorage(local=dict(local))
+    await Env(storage).migration.run_pending_migrations()
+    chars = {t["key"]: t["chars"] for t in dry["targets"]}
+    assert chars["airprompts_templates"] == len(storage.local["airprompts_templates"])  # characters, not UTF-8 bytes
+    assert json.loads(storage.local["airprompts_templates"])[0]["content"] == content
+
+
 # ---------------------------------------------------------------------- runs
 
 
