@@ -203,7 +203,6 @@ def utf16_len(text: Text) -> int:
     if text.isascii():
         return len(text)
     if isinstance(text, bytes):
-        firsts = text.translate(None, _CONTINUATION)  # a byte a character
-        return 2 * len(firsts) - len(firsts.translate(None, _FOUR_BYTE_LEADS))
+        return char_len(text) + len(text) - len(text.translate(None, _FOUR_BYTE_LEADS))
     # surrogatepass: a JavaScript string may hold lone surrogates, one code unit each.
     return len(text.encode("utf-16-le", "surrogatepass")) // 2
