@@ -16,6 +16,7 @@ from app.core.errors import VerificationFailed, WriteConflict
 from app.core.versions import version_text
 from app.services import journal
 from app.services.logger import MigrationLogger
+from app.services.migration.report import join_array
 from app.services.migration.runtime import Runtime
 from app.services.migration.state import Run, Target, same
 from app.storage.base import Text
@@ -61,8 +62,8 @@ class Switch:
                 if entry["join"]:
                     pairs = await journal.scan_staged(storage, entry["staging"])
                     # The bytes the run hashed and would have written (Staged.array).
-                    array = b",".join(v.encode("utf-8") for _, v in pairs if v)
-                    text = b"".join((entry["head"].encode("utf-8"), b"[", array, b"]", entry["tail"].encode("utf-8")))
+                    fragments = (value.encode("utf-8") for _, value in pairs)
+                    text = join_array(fragments, entry["head"].encode("utf-8"), entry["tail"].encode("utf-8"))
                 else:
                     staged = await journal.read_staged(storage, entry["staging"])
                     if staged is None:
