@@ -169,11 +169,49 @@ function countOf(whole, member) {
 }
 
 // The page's half of localStorage: what must run where localStorage is (the page's
-// main thread), with plain strings in and out, since a structured clone of a string
+// main thread), with plain strings (or the names below) in and out, since a structured clone of a string
 // costs the page far less than its UTF-8 encoding, decoding or JSON.parse. Python
 // calls the local* functions below, which run in Python's realm (a Worker on a
 // host app's page, the page itself on the console) and reach these through `page`.
 // Each is one synchronous task: a guarded write compares and writes in the same one.
+
+// Texts the page and the worker both hold. Cloning a multi-MB localStorage value into a
+// message is a task of the page's main thread of tens of ms (the first clone of a value
+// loaded from disk took 12 to 63 ms for 3.3 M characters), and a run reads the same
+// collections several times (its status, the compatibility layer, the plan, the
+// verification). So the page names each large value it sent to or got from the worker,
+// per key ({id, text}); the worker sends with each read the id of the text it holds for
+// each key, and the page answers with SAME when the key still holds that very text.
+// The page checks the text itself each time (`===`, at once for the same string), so a
+// value changed by anyone is sent again: an id only spares a clone, it never vouches
+// for a value. The other way, a text the page named crosses back as {shared: id}.
+const SHARE_MIN = 32 * 1024;
+const SAME = false; // in a read's answer: the text the worker holds under the id sent
+const shared = new Map(); // key -> {id, text}
+let lastShared = 0;
+
+/** Name `text` as what `key` holds on both sides; return its id (0: not named). */
+function share(key, text) {
+  if (typeof text !== "string" || text.length < SHARE_MIN) {
+    shared.delete(key);
+    return 0;
+  }
+  const id = ++lastShared;
+  shared.set(key, { id, text });
+  return id;
+}
+
+// A value from the worker: a text, null (absent), or {shared: id} for the text the page named so.
+function sharedText(key, value) {
+  if (value === null || typeof value !== "object") return value;
+  const entry = shared.get(key);
+  if (entry === undefined || entry.id !== value.shared) {
+    throw named("StaleText", `the page no longer holds text ${value.shared} of ${key}`);
+  }
+  return entry.text;
+}
+
+const sharedTexts = (keys, values) => (values ? values.map((value, i) => sharedText(keys[i], value)) : values);
 
 function pageKeys() {
   const keys = [];
@@ -181,21 +219,35 @@ function pageKeys() {
   return keys;
 }
 
-// null for an absent key.
-function pageRead(keys) {
-  return keys.map((key) => localStorage.getItem(key));
+// null for an absent key. With `knownIds` (the ids of the texts the worker holds, 0: none),
+// [values, ids]: SAME where the key holds the text of the id the worker sent, and each value's id.
+function pageRead(keys, knownIds) {
+  const values = keys.map((key) => localStorage.getItem(key));
+  if (knownIds === undefined) return values;
+  const ids = values.map((value, i) => {
+    const entry = shared.get(keys[i]);
+    if (entry === undefined || entry.text !== value) return share(keys[i], value);
+    if (entry.id === knownIds[i]) values[i] = SAME;
+    return entry.id;
+  });
+  return [values, ids];
 }
 
 // The keys whose value is not values[i] (null or undefined: absent).
 function pageDiffer(keys, values) {
-  return keys.filter((key, i) => (localStorage.getItem(key) ?? null) !== (values[i] ?? null));
+  const expected = sharedTexts(keys, values);
+  return keys.filter((key, i) => (localStorage.getItem(key) ?? null) !== (expected[i] ?? null));
 }
 
 // Set and remove keys in one synchronous task, so a reload cannot split it; on
 // failure (quota above all) put back every previous value before throwing.
 // The guard: each expectKeys[i] must hold expectValues[i] (null or undefined:
 // absent) or already hold what this write puts there; else nothing is written.
-function pageWrite(setKeys, setValues, removeKeys, expectKeys, expectValues) {
+// Return the ids of the values set (see share).
+function pageWrite(setKeys, sentSetValues, removeKeys, expectKeys, sentExpectValues) {
+  // A stale {shared} name refuses the write before anything, the fault seam included: the worker sends the text instead.
+  const setValues = sharedTexts(setKeys, sentSetValues);
+  const expectValues = sharedTexts(expectKeys, sentExpectValues);
   fault("local_write", { set: setKeys, remove: removeKeys });
   // Each key is read once (a getItem of a multi-MB value copies it): for the guard and for the undo.
   const now = new Map();
@@ -228,6 +280,8 @@ function pageWrite(setKeys, setValues, removeKeys, expectKeys, expectValues) {
     }
     throw asError(error);
   }
+  for (const key of removeKeys) shared.delete(key);
+  return setKeys.map((key, i) => share(key, setValues[i]));
 }
 
 // What the page answers (static/js/engine.js ANSWERS, asked by static/js/worker.js).
@@ -254,27 +308,66 @@ function guard(expectKeys, expectValues, current, after, where) {
 
 // Python's side: UTF-8 bytes and their decoding, and JSON.parse, stay in Python's realm.
 
+// The texts this side holds under the page's ids (see share): key -> {id, text}.
+const known = new Map();
+
+// Read `keys` on the page: a text this side holds under the id the page names crosses as SAME.
+async function readPage(keys) {
+  const [values, ids] = await page.pageRead(keys, keys.map((key) => known.get(key)?.id ?? 0));
+  return values.map((value, i) => {
+    const key = keys[i];
+    if (value === SAME) {
+      const entry = known.get(key);
+      if (entry === undefined || entry.id !== ids[i]) throw named("InternalError", `the page named text ${ids[i]} of ${key}, which this side does not hold`);
+      return entry.text;
+    }
+    if (ids[i]) known.set(key, { id: ids[i], text: value });
+    else known.delete(key);
+    return value;
+  });
+}
+
+// `values` for the page: a text the page named crosses as {shared: id}.
+const byName = (keys, values) =>
+  values
+    ? values.map((value, i) => {
+        const entry = typeof value === "string" ? known.get(keys[i]) : undefined;
+        return entry !== undefined && entry.text === value ? { shared: entry.id } : value;
+      })
+    : values;
+
+// Ask the page with the texts it named sent by name; if it no longer holds one, with the texts themselves.
+async function withNames(call, keyed) {
+  try {
+    return await call(keyed.map(([keys, values]) => byName(keys, values)));
+  } catch (error) {
+    if (error?.name !== "StaleText") throw error;
+    return call(keyed.map(([, values]) => values));
+  }
+}
+
 export async function localKeys() {
   return page.pageKeys();
 }
 
 // [values, tokens]: undefined, not null, reaches Python as None (token 0).
 export async function localGet(keys) {
-  const values = await page.pageRead(keys);
+  const values = await readPage(keys);
   return [values.map((value) => out(value)), keys.map((key, i) => hold("local", key, values[i]))];
 }
 
 // The keys whose value is not values[i] (null or undefined: absent), compared
 // on the page so that a large value never crosses back to Python only to be compared.
 export async function localChanged(keys, encodedValues) {
-  return page.pageDiffer(keys, textsOf(encodedValues, "local", keys));
+  const values = textsOf(encodedValues, "local", keys);
+  return withNames(([sent]) => page.pageDiffer(keys, sent), [[keys, values]]);
 }
 
 // The keys whose value JSON.parse refuses: the live app reads every key with it
 // and replaces a value that fails with an empty default (its next save then wins).
 // The values are read on the page and parsed here.
 export async function localUnparsable(keys) {
-  const values = await page.pageRead(keys);
+  const values = await readPage(keys);
   return refused(keys, (key, i) => values[i]);
 }
 
@@ -297,7 +390,7 @@ function refused(keys, valueOf) {
 export async function localVerify(keys, encodedValues, parseKeys) {
   const expected = textsOf(encodedValues, "local", keys);
   const all = [...new Set([...keys, ...parseKeys])];
-  const values = await page.pageRead(all);
+  const values = await readPage(all);
   const now = new Map(all.map((key, i) => [key, values[i] ?? null]));
   const differ = keys.filter((key, i) => now.get(key) !== (expected[i] ?? null));
   return [differ, refused(parseKeys, (key) => now.get(key))];
@@ -306,8 +399,22 @@ export async function localVerify(keys, encodedValues, parseKeys) {
 // Resolve with the tokens of the values set.
 export async function localWrite(setKeys, encodedSetValues, removeKeys, expectKeys, encodedExpectValues) {
   const setValues = textsOf(encodedSetValues, "local", setKeys);
-  await page.pageWrite(setKeys, setValues, removeKeys, expectKeys, textsOf(encodedExpectValues, "local", expectKeys));
-  for (const key of removeKeys) hold("local", key, null);
+  const expectValues = textsOf(encodedExpectValues, "local", expectKeys);
+  const ids = await withNames(
+    ([sentSet, sentExpect]) => page.pageWrite(setKeys, sentSet, removeKeys, expectKeys, sentExpect),
+    [
+      [setKeys, setValues],
+      [expectKeys || [], expectValues],
+    ],
+  );
+  for (const key of removeKeys) {
+    known.delete(key);
+    hold("local", key, null);
+  }
+  setKeys.forEach((key, i) => {
+    if (ids?.[i]) known.set(key, { id: ids[i], text: setValues[i] });
+    else known.delete(key);
+  });
   return setKeys.map((key, i) => hold("local", key, setValues[i]));
 }
 

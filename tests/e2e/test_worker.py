@@ -438,3 +438,125 @@ def test_an_automatic_start_reads_the_store_once_before_its_run(app):
     assert app.page.evaluate("() => globalThis.__reads") == 2, "the store was read more than status and run need"
     assert app.json_local("airprompts_schema_version") == "3.0.0"
     assert len(app.json_local("airprompts_templates")) == 200
+
+
+# ---------------------------------------------------------------------- texts the page and the worker both hold
+
+# On the page, before its scripts: for each message between the page and the engine's worker, how many
+# texts of 32 K characters and more it carries, and how many it names by the page's id instead ({shared}).
+CROSSINGS_JS = r"""
+(() => {
+  const big = (v) => (typeof v === "string" ? (v.length >= 32768 ? 1 : 0) : Array.isArray(v) ? v.reduce((n, x) => n + big(x), 0) : 0);
+  const named = (v) => (Array.isArray(v) ? v.reduce((n, x) => n + named(x), 0) : v && typeof v === "object" && "shared" in v ? 1 : 0);
+  const log = (globalThis.__crossings = []);
+  const post = Worker.prototype.postMessage;
+  Worker.prototype.postMessage = function (message, transfer) {
+    if (message?.type === "answer") log.push(["answer", big(message.result), 0]);
+    return post.call(this, message, transfer);
+  };
+  globalThis.Worker = class extends Worker {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener("message", ({ data }) => {
+        if (data?.type === "ask") log.push([data.kind, big(data.args), named(data.args)]);
+      });
+    }
+  };
+})();
+"""
+
+SHARED_TEXT = "R\u00e9sum\u00e9 \u201cq\u201d \u2014 \u4e2d\u6587 \u0645\u0631\u062d\u0628\u0627 \U0001f680\r\n" * 3000
+
+
+def _crossings(app) -> list:
+    """The crossings logged since the last call: [kind, large texts carried, texts named by id]."""
+    return app.page.evaluate("() => globalThis.__crossings.splice(0)")
+
+
+def _worker_call(worker, js: str, *args):
+    return worker.evaluate("async (args) => { const s = globalThis.airpromptsStorage; return (" + js + ")(s, ...args); }", list(args))
+
+
+READ_JS = "async (s, key) => { const [[v], [token]] = await s.localGet([key]); return [v instanceof Uint8Array ? new TextDecoder().decode(v) : v, token]; }"
+ERROR_OF_JS = "async (p) => { try { return await p; } catch (e) { return e.name; } }"
+
+
+def test_the_page_sends_a_large_value_once_and_again_only_when_it_changed(app):
+    app.seed({"airprompts_schema_version": '"3.0.0"'})
+    app.page.add_init_script(CROSSINGS_JS)
+    app.page.goto(app.base_url + HOST + "?autostart=0")
+    app.wait_ready()
+    worker = next(w for w in app.page.workers if w.url.endswith(WORKER_SCRIPT))
+    text = SHARED_TEXT
+    app.page.evaluate("(t) => localStorage.setItem('shared-a', t)", text)
+    _crossings(app)
+
+    value, token = _worker_call(worker, READ_JS, "shared-a")
+    assert value == text and token > 0
+    assert _crossings(app) == [["pageRead", 0, 0], ["answer", 1, 0]], "the first read carries the text"
+    value, token = _worker_call(worker, READ_JS, "shared-a")
+    assert value == text
+    assert _crossings(app) == [["pageRead", 0, 0], ["answer", 0, 0]], "an unchanged value is not sent again"
+
+    # Changed by page code (the app, devtools) to a text of the same length: sent again, and read as it is now.
+    edited = text[:-3] + "end"
+    app.page.evaluate("(t) => localStorage.setItem('shared-a', t)", edited)
+    value, token = _worker_call(worker, READ_JS, "shared-a")
+    assert value == edited
+    assert _crossings(app)[-1] == ["answer", 1, 0]
+    # Written again with the same characters as a new string: the page compares the text, not the string.
+    app.page.evaluate("() => localStorage.setItem('shared-a', localStorage.getItem('shared-a').split('').join(''))")
+    value, token = _worker_call(worker, READ_JS, "shared-a")
+    assert value == edited
+    assert _crossings(app)[-1] == ["answer", 0, 0]
+
+    # A compare names the text the page holds; a changed value still differs.
+    assert _worker_call(worker, "async (s, t) => s.localChanged(['shared-a'], [t])", token) == []
+    assert _crossings(app) == [["pageDiffer", 0, 1], ["answer", 0, 0]]
+    app.page.evaluate("(t) => localStorage.setItem('shared-a', t)", text)
+    assert _worker_call(worker, "async (s, t) => s.localChanged(['shared-a'], [t])", token) == ["shared-a"]
+    # A guarded write naming the text it read refuses the value changed since, and writes nothing.
+    got = _worker_call(worker, f"async (s, t) => ({ERROR_OF_JS})(s.localWrite(['shared-a'], ['x'], [], ['shared-a'], [t]))", token)
+    assert got == "WriteConflict"
+    assert app.local()["shared-a"] == text
+
+    # A value the worker wrote is named by the page: the next read does not carry it back.
+    _worker_call(worker, "async (s, t) => s.localWrite(['shared-b'], [t], [], [], [])", edited)
+    _crossings(app)
+    assert _worker_call(worker, READ_JS, "shared-b")[0] == edited
+    assert _crossings(app) == [["pageRead", 0, 0], ["answer", 0, 0]]
+    assert app.local()["shared-b"] == edited
+
+
+RACE_JS = r"""
+async (s, [key, token, later]) => {
+  // A read in flight names the page's new value; a compare and a guarded write sent before its answer
+  // still name the text read before: the page refuses that name, and the worker sends the text itself.
+  const errorOf = async (p) => { try { return await p; } catch (e) { return e.name; } };
+  const read = s.localGet([key]);
+  const changed = s.localChanged([key], [token]);
+  const write = errorOf(s.localWrite([key], [later], [], [key], [token]));
+  const [[value]] = await read;
+  return [value instanceof Uint8Array ? new TextDecoder().decode(value) : value, await changed, await write];
+}
+"""
+
+
+def test_a_name_the_page_replaced_meanwhile_is_refused_and_the_text_sent_instead(app):
+    app.seed({"airprompts_schema_version": '"3.0.0"'})
+    app.page.add_init_script(CROSSINGS_JS)
+    app.page.goto(app.base_url + HOST + "?autostart=0")
+    app.wait_ready()
+    worker = next(w for w in app.page.workers if w.url.endswith(WORKER_SCRIPT))
+    text = SHARED_TEXT
+    app.page.evaluate("(t) => localStorage.setItem('shared-r', t)", text)
+    _, token = _worker_call(worker, READ_JS, "shared-r")
+    other = "\u4e2d" + text[1:]
+    app.page.evaluate("(t) => localStorage.setItem('shared-r', t)", other)
+    _crossings(app)
+    value, changed, write = _worker_call(worker, RACE_JS, ["shared-r", token, text + "later"])
+    assert value == other
+    assert changed == ["shared-r"] and write == "WriteConflict"
+    assert app.local()["shared-r"] == other, "the refused write changed nothing"
+    asks = [c for c in _crossings(app) if c[0] != "answer"]
+    assert asks == [["pageRead", 0, 0], ["pageDiffer", 0, 1], ["pageWrite", 1, 1], ["pageDiffer", 1, 0], ["pageWrite", 2, 0]], asks
