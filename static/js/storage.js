@@ -312,15 +312,14 @@ function guard(expectKeys, expectValues, current, after, where) {
 const known = new Map();
 
 // Read `keys` on the page: a text this side holds under the id the page names crosses as SAME.
-async function readPage(keys) {
-  const [values, ids] = await page.pageRead(keys, keys.map((key) => known.get(key)?.id ?? 0));
+// Messages keep their order both ways, so SAME names what this side holds; should it ever not,
+// the keys are read again with no ids, and every text crosses.
+async function readPage(keys, withIds = true) {
+  const [values, ids] = await page.pageRead(keys, keys.map((key) => (withIds && known.get(key)?.id) || 0));
+  if (values.some((value, i) => value === SAME && known.get(keys[i])?.id !== ids[i])) return readPage(keys, false);
   return values.map((value, i) => {
     const key = keys[i];
-    if (value === SAME) {
-      const entry = known.get(key);
-      if (entry === undefined || entry.id !== ids[i]) throw named("InternalError", `the page named text ${ids[i]} of ${key}, which this side does not hold`);
-      return entry.text;
-    }
+    if (value === SAME) return known.get(key).text;
     if (ids[i]) known.set(key, { id: ids[i], text: value });
     else known.delete(key);
     return value;
