@@ -248,7 +248,16 @@ class BrowserStorage:
 
     async def app_get(self, keys: Iterable[str]) -> dict[str, str | None]:
         keys = list(keys)
-        values, tokens, counts = await self._call(self.js_bridge.appGet, self._arr(keys))
+        # The bridge answers SAME_RECORD (False) for a record that is still the one it read
+        # under the token sent: its text is the one held here for that token.
+        known = [_HELD.get(("app", key), (0, None))[0] for key in keys]
+        values, tokens, counts = await self._call(self.js_bridge.appGet, self._arr(keys), self._arr(known))
+        if any(value is False for value in values):
+            held = [_HELD.get(("app", key)) for key in keys]
+            if all(value is not False or (h is not None and h[0] == token) for value, h, token in zip(values, held, tokens, strict=True)):
+                values = [h[1] if value is False and h is not None else value for value, h in zip(values, held, strict=True)]
+            else:  # not the text held here after all: read them all as texts
+                values, tokens, counts = await self._call(self.js_bridge.appGet, self._arr(keys))
         _hold("app", keys, values, tokens)
         for token, count in zip(tokens, counts, strict=True):
             if token and count is not None and int(count) >= 0:

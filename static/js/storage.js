@@ -85,29 +85,38 @@ const decoder = new TextDecoder("utf-8", { ignoreBOM: true, fatal: true });
 // (a guard's expected value, the verification's written text, the record count), which
 // spares a multi-MB crossing each time. A token stands only for its own area and key;
 // one this bridge no longer holds is refused (StaleText) and Python sends the text itself.
-const held = new Map(); // token -> {slot, text}
+// An AirPromptsDB record is held as the object itself (read from IndexedDB, or parsed to be
+// put there), its text made from it only where a comparison needs one (JSON.stringify,
+// which is how appGet gave it to Python): records compare as objects first (sameRecord).
+const held = new Map(); // token -> {slot, text} | {slot, record, read?, count?}
 const heldAt = new Map(); // slot ("area\nkey") -> token
 let lastToken = 0;
 
-/** Hold `text` as the one of `area` `key` and return its token (0 and nothing held for an absent value). */
-function hold(area, key, text) {
+/** Hold `text` (or AirPromptsDB `record`, with `about` it) as the one of `area` `key`; return its token (0 and nothing held for an absent value). */
+function hold(area, key, text, record, about) {
   const slot = `${area}\n${key}`;
   const previous = heldAt.get(slot);
   if (previous !== undefined) held.delete(previous);
   heldAt.delete(slot);
-  if (text === null || text === undefined) return 0;
+  if (record === undefined && (text === null || text === undefined)) return 0;
   const token = ++lastToken;
-  held.set(token, { slot, text });
+  held.set(token, record === undefined ? { slot, text } : { slot, record, ...about });
   heldAt.set(slot, token);
   return token;
 }
 
 // `area` undefined: any key's (the record count names a text by its identity, not its key).
-function heldText(token, area, key) {
+function heldEntry(token, area, key) {
   const entry = held.get(token);
   if (entry === undefined || (area !== undefined && entry.slot !== `${area}\n${key}`)) {
     throw named("StaleText", `the bridge no longer holds text ${token}`);
   }
+  return entry;
+}
+
+function heldText(token, area, key) {
+  const entry = heldEntry(token, area, key);
+  if (entry.text === undefined) entry.text = JSON.stringify(entry.record);
   return entry.text;
 }
 
@@ -156,7 +165,11 @@ export function nestsDeeper(value, limit = MAX_DEPTH) {
 // parser inside Pyodide.
 export function countArray(text, member) {
   try {
-    return countOf(JSON.parse(typeof text === "number" ? heldText(text) : textOf(text)), member);
+    if (typeof text === "number") {
+      const entry = heldEntry(text);
+      return countOf(entry.record !== undefined ? entry.record : JSON.parse(entry.text), member);
+    }
+    return countOf(JSON.parse(textOf(text)), member);
   } catch {
     return -1;
   }
@@ -516,20 +529,79 @@ async function appRecords(keys) {
 
 const recordText = (record) => (record === undefined ? undefined : JSON.stringify(record));
 
+// In appGet's answer: the record is still the one read under the token Python sent for its key.
+const SAME_RECORD = false;
+
 // [texts, tokens, counts], as localGet, and each record's countArray(text, "value"), taken
 // from the object itself (no JSON.parse): its JSON text holds the same array, nested no
-// deeper (a Date, which nestsDeeper counts as a level, is a string there). `forPython`
-// false: the texts themselves.
-export async function appGet(keys, forPython = true) {
+// deeper (a Date, which nestsDeeper counts as a level, is a string there). Each record is
+// held as the object read, for the guards and the verification to compare with.
+// `known`: the token of the text Python holds for each key (0: none). A record that is
+// still, as an object (sameGraph), the one appGet read under that token answers
+// SAME_RECORD with that token: its text would be the same, so it is neither serialised,
+// encoded nor sent again (about a quarter of a second for a record of 10 MB). A record
+// held from a write is never answered so: Python holds the text it wrote, which need not
+// be JSON.stringify's text of the same value.
+export async function appGet(keys, known) {
   await faultCheck("app_read", keys);
   const records = await appRecords(keys);
-  const texts = records.map(recordText);
-  if (!forPython) return texts;
-  return [
-    texts.map((text) => out(text)),
-    keys.map((key, i) => hold("app", key, texts[i])),
-    records.map((record) => countOf(record, "value")),
-  ];
+  const texts = [];
+  const tokens = [];
+  const counts = [];
+  records.forEach((record, i) => {
+    const token = known ? known[i] : 0;
+    const entry = token ? held.get(token) : undefined;
+    if (entry?.read && record !== undefined && entry.slot === `app\n${keys[i]}` && sameGraph(record, entry.record)) {
+      texts.push(SAME_RECORD);
+      tokens.push(token);
+      counts.push(entry.count);
+      return;
+    }
+    const count = countOf(record, "value");
+    texts.push(out(recordText(record)));
+    tokens.push(hold("app", keys[i], undefined, record, { read: true, count }));
+    counts.push(count);
+  });
+  return [texts, tokens, counts];
+}
+
+const isPlain = (value) => {
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+};
+
+// Whether two records are one graph of plain objects and arrays: the same members in the
+// same order, equal strings, numbers, booleans and nulls. True means JSON.stringify makes
+// the same text of both; false only "not shown equal here" (a Date, a NaN, a member one
+// of them leaves undefined), which sameRecord leaves to their texts. Walked without
+// recursion; a record of several MB takes a few ms, where its JSON.stringify takes 50 to 150.
+export function sameGraph(a, b) {
+  const left = [a];
+  const right = [b];
+  while (left.length) {
+    const x = left.pop();
+    const y = right.pop();
+    if (x === y) continue;
+    if (x === null || y === null || typeof x !== "object" || typeof y !== "object") return false;
+    if (Array.isArray(x)) {
+      if (!Array.isArray(y) || x.length !== y.length) return false;
+      for (let i = 0; i < x.length; i++) {
+        left.push(x[i]);
+        right.push(y[i]);
+      }
+      continue;
+    }
+    if (Array.isArray(y) || !isPlain(x) || !isPlain(y)) return false;
+    const names = Object.keys(x);
+    const others = Object.keys(y);
+    if (names.length !== others.length) return false;
+    for (let i = 0; i < names.length; i++) {
+      if (names[i] !== others[i]) return false;
+      left.push(x[names[i]]);
+      right.push(y[names[i]]);
+    }
+  }
+  return true;
 }
 
 // Whether `current` (JSON.stringify of a stored record, or null) is the record `text` holds.
@@ -543,19 +615,38 @@ function sameRecordText(current, text) {
   }
 }
 
-// The keys whose record is not texts[i] (null or undefined: absent). Records
-// compare as appGet returns them, JSON.stringify of the stored object.
-export async function appChanged(keys, encodedTexts) {
-  const texts = textsOf(encodedTexts, "app", keys);
-  const records = await appGet(keys, false);
-  return keys.filter((key, i) => !sameRecordText(records[i] ?? null, texts[i] ?? null));
+// What a record is expected to be, from Python: null (absent), a held entry ({record} or
+// {text}) for a token, or {text}.
+function expectedOf(values, keys) {
+  return keys.map((key, i) => {
+    const value = values[i];
+    if (value === null || value === undefined) return null;
+    return typeof value === "number" ? heldEntry(value, "app", key) : { text: textOf(value) };
+  });
 }
 
-// Resolve with the tokens of the texts put, held under their records' keys.
+// Whether the stored record `current` (undefined: absent) is `expected` (as expectedOf).
+// Records compare as JSON.stringify of the stored object, as appGet gives them: a record
+// held as an object is first compared as one, which spares both texts when they are equal.
+function sameRecord(current, expected) {
+  if (expected === null || current === undefined) return expected === null && current === undefined;
+  if (expected.record !== undefined && sameGraph(current, expected.record)) return true;
+  return sameRecordText(JSON.stringify(current), expected.text ?? JSON.stringify(expected.record));
+}
+
+// The keys whose record is not texts[i] (null or undefined: absent).
+export async function appChanged(keys, encodedTexts) {
+  const expected = expectedOf(encodedTexts, keys);
+  await faultCheck("app_read", keys);
+  const records = await appRecords(keys);
+  return keys.filter((key, i) => !sameRecord(records[i], expected[i]));
+}
+
+// Resolve with the tokens of the records put, held (as the objects put) under their keys.
 export async function appWrite(encodedPutTexts, deleteKeys, expectKeys, encodedExpectTexts) {
   const putTexts = textsOf(encodedPutTexts);
   const records = putTexts.map((text) => JSON.parse(text));
-  const expectTexts = textsOf(encodedExpectTexts, "app", expectKeys);
+  const expected = expectKeys ? expectedOf(encodedExpectTexts, expectKeys) : [];
   const db = await openApp();
   const abortAt = await faultCheck("app_write", { put: records.map((r) => r.key), delete: deleteKeys }, records.length);
   const tx = db.transaction(APP_STORE, "readwrite");
@@ -565,13 +656,11 @@ export async function appWrite(encodedPutTexts, deleteKeys, expectKeys, encodedE
     // Read and compare inside the same transaction, so nothing can slip in between.
     const now = await Promise.all(expectKeys.map((key) => request(store.get(key))));
     const putAt = new Map(records.map((record, i) => [record.key, i]));
-    // Serialise only what a comparison needs: a record that still holds its expected
-    // text costs one JSON.stringify (several MB for a large collection).
     const changed = expectKeys.filter((key, i) => {
-      const current = now[i] === undefined ? null : JSON.stringify(now[i]);
-      if (sameRecordText(current, expectTexts[i] ?? null)) return false;
-      if (deleteKeys.includes(key)) return current !== null;
-      return !(putAt.has(key) && current === JSON.stringify(records[putAt.get(key)]));
+      if (sameRecord(now[i], expected[i])) return false;
+      if (deleteKeys.includes(key)) return now[i] !== undefined;
+      // A resumed switch may find its own record already there.
+      return !(putAt.has(key) && sameRecord(now[i], { record: records[putAt.get(key)] }));
     });
     if (changed.length) {
       tx.abort();
@@ -589,7 +678,7 @@ export async function appWrite(encodedPutTexts, deleteKeys, expectKeys, encodedE
   }
   await finished;
   for (const key of deleteKeys) hold("app", key, null);
-  return records.map((record, i) => hold("app", String(record.key), putTexts[i]));
+  return records.map((record) => hold("app", String(record.key), undefined, record));
 }
 
 // ---------- AirPromptsMigrate (our own database) ----------

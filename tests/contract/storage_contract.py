@@ -358,6 +358,26 @@ async def texts_round_trip_through_app_writes(storage, faults):
 
 
 @case
+async def app_reads_the_record_as_it_is_now_each_time(storage, faults):
+    # A second read of an unchanged record gives the same text (the browser's bridge names it
+    # instead of sending it again); a changed record, or one written again, is read anew.
+    value = [{"id": name, "content": text * 200} for name, text in TEXTS.items()]
+    spaced = json.dumps({"key": "templates", "value": value, "timestamp": 3}, indent=1, ensure_ascii=False)
+    await storage.app_write({"templates": spaced})
+    first = (await storage.app_get(["templates"]))["templates"]
+    assert json.loads(first) == json.loads(spaced)
+    assert await storage.app_get(["templates", "folders"]) == {"templates": first, "folders": None}
+    assert await storage.app_get(["templates"]) == {"templates": first}
+    changed = record("templates", value[:-1], 3)
+    await storage.app_write({"templates": changed}, expect={"templates": first})
+    third = (await storage.app_get(["templates"]))["templates"]
+    assert json.loads(third) == json.loads(changed)
+    assert await storage.app_get(["templates"]) == {"templates": third}
+    await storage.app_write({}, delete=["templates"])
+    assert await storage.app_get(["templates"]) == {"templates": None}
+
+
+@case
 async def texts_survive_an_aborted_app_write(storage, faults):
     value = [{"id": name, "content": text} for name, text in TEXTS.items()]
     await storage.app_write({"templates": _json({"key": "templates", "value": value, "timestamp": 1})})

@@ -399,6 +399,94 @@ def test_the_worker_bridge_counts_airpromptsdb_records_as_it_reads_them(host):
     assert out["missing"] is True
 
 
+RECORD_COMPARE_JS = r"""
+async () => {
+  // The bridge compares an AirPromptsDB record with the one it holds as objects (sameGraph), and
+  // as JSON texts where the objects are not shown equal: a guard refuses any change of the text.
+  const s = globalThis.airpromptsStorage;
+  const error = async (promise) => { try { await promise; return null; } catch (e) { return e.name; } };
+  let db;
+  const put = (record) => new Promise((resolve, reject) => {
+    const tx = db.transaction("storage", "readwrite");
+    tx.objectStore("storage").put(record);
+    tx.oncomplete = resolve;
+    tx.onerror = () => reject(tx.error);
+  });
+  const content = "Caf\u00e9 \u201cq\u201d \u2014 \u4e2d\u6587 \u0645\u0631\u062d\u0628\u0627 \ud83d\udc4b\ud83c\udffd\r\n".repeat(2000);
+  const record = () => ({ key: "cmp-a", value: [{ id: "t1", content, tags: ["\u00e9t\u00e9", "x"], n: 1.5 }], timestamp: 1 });
+  const out = {};
+  out.graphs = [
+    s.sameGraph(record(), record()),
+    s.sameGraph(record(), { ...record(), timestamp: 2 }),
+    s.sameGraph({ a: 1, b: 2 }, { b: 2, a: 1 }),
+    s.sameGraph([1, [2, null]], [1, [2, null]]),
+    s.sameGraph({ d: new Date(0) }, { d: new Date(0) }),
+    s.sameGraph({ a: undefined }, {}),
+    s.sameGraph([], {}),
+  ];
+  const [written] = await s.appWrite([JSON.stringify(record())], [], [], []);
+  db = await new Promise((resolve, reject) => {
+    const req = indexedDB.open("AirPromptsDB");
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+  out.writtenUnchanged = await s.appChanged(["cmp-a"], [written]);
+  // A record held from a write is read as a text: Python holds the text it wrote, not JSON.stringify's.
+  const [afterWrite] = await s.appGet(["cmp-a"], [written]);
+  out.afterWriteIsText = afterWrite[0] instanceof Uint8Array;
+  let [, [token], [count]] = await s.appGet(["cmp-a"]);
+  out.readUnchanged = await s.appChanged(["cmp-a"], [token]);
+  // Read again under the token of that read: the same record answers SAME_RECORD (false), token and count kept.
+  const again = await s.appGet(["cmp-a", "cmp-missing"], [token, 0]);
+  out.again = [again[0][0] === false, again[1][0] === token, again[2][0] === count && count === 1, again[0][1] === undefined];
+  out.otherSlot = (await s.appGet(["cmp-missing"], [token]))[0][0] === undefined;
+  // Another writer changes one character deep in the content (same length).
+  const edited = record();
+  edited.value[0].content = content.slice(0, 5000) + "X" + content.slice(5001);
+  await put(edited);
+  out.editSeen = await s.appChanged(["cmp-a"], [token]);
+  out.guardRefused = await error(s.appWrite([JSON.stringify({ key: "cmp-a", value: [], timestamp: 9 })], [], ["cmp-a"], [token]));
+  // Read under the token of the earlier read: the edited record is sent, under a new token.
+  const [[editedText], [editedToken]] = await s.appGet(["cmp-a"], [token]);
+  out.editReadAnew = editedText instanceof Uint8Array && editedToken > token;
+  out.editKept = JSON.parse(new TextDecoder().decode(editedText)).value[0].content[5000] === "X";
+  // The same members in another order make another JSON text: a change, as before.
+  [, [token]] = await s.appGet(["cmp-a"]);
+  await put({ value: edited.value, key: "cmp-a", timestamp: 1 });
+  out.reorderSeen = await s.appChanged(["cmp-a"], [token]);
+  // A record holding a Date is no plain graph: it compares by its text, and is unchanged.
+  await put({ key: "cmp-date", value: [new Date(0), { at: new Date(5) }], timestamp: 1 });
+  const [, [dated]] = await s.appGet(["cmp-date"]);
+  out.datedUnchanged = await s.appChanged(["cmp-date"], [dated]);
+  const [[datedText], [datedAgain]] = await s.appGet(["cmp-date"], [dated]);
+  out.datedReadAsText = typeof datedText === "string" && datedAgain > dated;
+  out.datedAsText = await s.appChanged(["cmp-date"], [JSON.stringify({ key: "cmp-date", value: ["1970-01-01T00:00:00.000Z", { at: "1970-01-01T00:00:00.005Z" }], timestamp: 1 })]);
+  await put({ key: "cmp-date", value: [new Date(1), { at: new Date(5) }], timestamp: 1 });
+  out.datedEditSeen = await s.appChanged(["cmp-date"], [datedAgain]);
+  db.close();
+  return out;
+}
+"""
+
+
+def test_the_worker_bridge_compares_airpromptsdb_records_as_objects_and_refuses_any_change(host):
+    app = host({"airprompts_schema_version": '"3.0.0"'})
+    worker = next(w for w in app.page.workers if w.url.endswith(WORKER_SCRIPT))
+    out = worker.evaluate(RECORD_COMPARE_JS)
+    assert out["graphs"] == [True, False, False, True, False, False, False]
+    assert out["writtenUnchanged"] == [] and out["readUnchanged"] == []
+    assert out["afterWriteIsText"] is True
+    assert out["again"] == [True, True, True, True] and out["otherSlot"] is True
+    assert out["editReadAnew"] is True
+    assert out["datedReadAsText"] is True, "a record sameGraph cannot vouch for is sent as its text"
+    assert out["editSeen"] == ["cmp-a"]
+    assert out["guardRefused"] == "WriteConflict"
+    assert out["editKept"] is True, "the refused write changed nothing"
+    assert out["reorderSeen"] == ["cmp-a"]
+    assert out["datedUnchanged"] == [] and out["datedAsText"] == []
+    assert out["datedEditSeen"] == ["cmp-date"]
+
+
 def test_a_run_whose_held_texts_went_stale_sends_them_again_and_migrates_exactly(host):
     # The worker's bridge reads the collections again while the run is paused: the tokens Python
     # holds from the run's own read are refused at the switch, and the texts are sent instead.
