@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import time
 from typing import Any, Callable, Iterator
 
 from app.core.errors import MigrationInProgress
@@ -96,6 +97,8 @@ class Runtime:
         clock: Callable[[], float],
         sleep: Callable[[float], Any],
         retry_delays: tuple[float, ...],
+        turn_every: float = 0.0,
+        perf_clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.storage = storage
         self.backups = backups
@@ -106,6 +109,12 @@ class Runtime:
         self.clock = clock
         self.sleep = sleep
         self.retry_delays = tuple(retry_delays)
+        # The page's turn (a yield to the event loop) comes after every batch, or with turn_every > 0
+        # once that many seconds of batches have run (perf_clock) since the last. Progress events
+        # go out after every batch either way.
+        self.turn_every = float(turn_every)
+        self.perf_clock = perf_clock
+        self._turn_at = perf_clock()
         self.resume_event = asyncio.Event()
         self.resume_event.set()
         self.running = False
@@ -163,6 +172,7 @@ class Runtime:
     # ------------------------------------------------------------------ progress and events
     def start(self, run: Run) -> None:
         self.monitor.start_run(run.run_id, run.total)
+        self._turn_at = self.perf_clock()
         self.progress = {
             **idle_progress(),
             "runId": run.run_id,
@@ -191,8 +201,16 @@ class Runtime:
         }
         self.events.emit("progress", dict(self.progress))
 
+    def turn_due(self, run: Run) -> bool:
+        """Whether the batch just run ends with the page's turn: always with a batch delay, a pause
+        asked or the last record done; else when ``turn_every`` seconds have passed since the last turn."""
+        if not self.turn_every or run.options["batchDelayMs"] or not self.resume_event.is_set():
+            return True
+        return run.processed >= run.total or self.perf_clock() - self._turn_at >= self.turn_every
+
     async def between_batches(self, run: Run) -> None:
         await self.sleep(run.options["batchDelayMs"] / 1000)
+        self._turn_at = self.perf_clock()
         if not self.resume_event.is_set():
             self.emit_progress(run)
             # A pause may last hours: the page's other work gets the collector back meanwhile.

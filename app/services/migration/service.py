@@ -62,6 +62,7 @@ class MigrationService:
         use_jsonschema_samples: int = 5,
         local_limit: int = LOCAL_LIMIT,
         count_array: jsonstream.ArrayCounter = jsonstream.count_array,
+        turn_every: float = 0.0,
     ) -> None:
         self.storage = storage
         self.backups = backups
@@ -73,7 +74,16 @@ class MigrationService:
         # Counts the records of a collection for the progress total (the browser's JSON.parse is faster).
         self.count_array = count_array
         self.rt = Runtime(
-            storage, backups, logger, monitor, events, lock, clock=clock, sleep=sleep, retry_delays=retry_delays
+            storage,
+            backups,
+            logger,
+            monitor,
+            events,
+            lock,
+            clock=clock,
+            sleep=sleep,
+            retry_delays=retry_delays,
+            turn_every=turn_every,
         )
         self.switch = Switch(self.rt)
         self.transform = Transform(self.rt, use_jsonschema_samples=use_jsonschema_samples)

@@ -19,7 +19,7 @@ from app.storage.base import Op, Put
 
 # Stage batches in transactions of about this much text, in UTF-8 bytes (or this many operations).
 # An IndexedDB transaction costs a few ms whatever it holds; a killed page redoes at most this much.
-STAGE_CHARS = 1024 * 1024
+STAGE_CHARS = 4 * 1024 * 1024
 STAGE_OPS = 32
 
 _log = logging.getLogger(__name__)
@@ -206,4 +206,5 @@ class StorageSink:
     async def after_batch(self, run: Run, size: int, seconds: float) -> None:
         self.rt.monitor.record_batch(size=size, duration_ms=seconds * 1000)
         self.rt.emit_progress(run)
-        await self.rt.between_batches(run)
+        if self.rt.turn_due(run):
+            await self.rt.between_batches(run)

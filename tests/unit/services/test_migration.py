@@ -669,3 +669,63 @@ async def test_verify_refuses_a_written_value_json_parse_cannot_read_and_rolls_b
         await env.migration.run_pending_migrations()
     assert "not JSON the browser can parse" in str(caught.value)
     assert storage.local == local  # rolled back: byte for byte as before
+
+
+class Ticks:
+    """A perf clock that moves ``step`` seconds at each reading."""
+
+    def __init__(self, step: float) -> None:
+        self.now, self.step = 0.0, step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+async def test_with_turn_every_the_loop_gets_its_turn_once_that_time_has_run_not_after_each_batch():
+    templates = [{"id": f"t{i}", "name": f"n\u00e9 {i}", "content": "c \u4e2d\u6587\r\n" * i} for i in range(20)]
+    text = json.dumps(templates, ensure_ascii=False)
+    reference_storage = MemoryStorage(local={"airprompts_templates": text})
+    reference = Env(reference_storage)
+    assert (await reference.migration.run_pending_migrations(batch_size=2))["success"]
+    assert len(reference.named("progress")) == 10
+    turns = len(reference.sleeps.delays)
+    assert turns >= 10  # turn_every 0: a turn after each batch
+
+    storage = MemoryStorage(local={"airprompts_templates": text})
+    env = Env(storage, turn_every=0.02)
+    env.migration.rt.perf_clock = Ticks(0.008)  # a batch reads it once: a turn every third batch
+    result = await env.migration.run_pending_migrations(batch_size=2)
+    assert result["success"] and result["migrated"] == 20
+    assert turns - 10 + 2 <= len(env.sleeps.delays) < turns, "fewer turns, the last batch's among them"
+    progress = env.named("progress")
+    processed = [p["processed"] for p in progress]
+    assert processed == list(range(2, 21, 2)), "a progress event after each batch all the same"
+    assert live(storage) == live(reference_storage), "the same data, whenever the turns come"
+
+
+def test_a_turn_is_due_after_each_batch_with_a_delay_a_pause_or_the_last_record():
+    env = Env(MemoryStorage(), turn_every=0.02)
+    rt = env.migration.rt
+    rt.perf_clock = lambda: 0.0
+    rt._turn_at = 0.0
+
+    class RunLike:
+        options = {"batchDelayMs": 0}
+        processed, total = 4, 10
+
+    run = RunLike()
+    assert rt.turn_due(run) is False
+    rt.perf_clock = lambda: 0.021
+    assert rt.turn_due(run) is True
+    rt.perf_clock = lambda: 0.001
+    run.processed = 10
+    assert rt.turn_due(run) is True
+    run.processed = 4
+    run.options = {"batchDelayMs": 5}
+    assert rt.turn_due(run) is True
+    run.options = {"batchDelayMs": 0}
+    env.migration.pause()
+    assert rt.turn_due(run) is True
+    env.migration.resume()
+    assert rt.turn_due(run) is False
