@@ -98,8 +98,9 @@ class FakeBridge:
             return len(json.loads(text)[member]) if text == RECORD else -1
         return RECORDS.count('"id"') if text == RECORDS else -1
 
-    def appGet(self, keys):
-        # As storage.js: each record's value count, taken from the object it read.
+    def appGet(self, keys, known=None):
+        # As storage.js: each record's value count, taken from the object it read (and, like a
+        # bridge that never finds a record unchanged, every text sent whatever `known` names).
         texts = [self.app.get(k) for k in keys]
         counts = [len(json.loads(t)["value"]) if t is not None else -1 for t in texts]
         return Found([texts, [self.hold("app:" + k, t) for k, t in zip(keys, texts, strict=True)], counts])
