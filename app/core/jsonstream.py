@@ -155,7 +155,13 @@ class MalformedJSON(InvalidInput):
 
 
 def iter_array_batches(
-    text: str, batch_size: int, *, start: int = 0, ends: list[int] | None = None
+    text: str,
+    batch_size: int,
+    *,
+    start: int = 0,
+    ends: list[int] | None = None,
+    at: int = 0,
+    closed: list[int] | None = None,
 ) -> Iterator[list[Any]]:
     """Yield the elements of the JSON array ``text`` in lists of at most ``batch_size``.
 
@@ -163,6 +169,10 @@ def iter_array_batches(
     MalformedJSON, possibly after earlier batches were yielded. ``ends``, when
     given, gets the character position just after each yielded batch; passing
     one of those as ``start`` goes on from there without parsing what lies before.
+
+    An array inside a larger text (an AirPromptsDB record's ``value``): ``at`` is
+    where it begins, and ``closed``, when given, gets the position just after its
+    ``]``, where the rest of the text goes on (nothing is required to end there).
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
@@ -182,7 +192,7 @@ def iter_array_batches(
         else:
             raise MalformedJSON("expected ',' or ']'", position=index)
     else:
-        index = skip(text, 0).end()
+        index = skip(text, at).end()
         if index >= end or text[index] != "[":
             raise MalformedJSON("expected a JSON array", position=index)
         index = skip(text, index + 1).end()
@@ -212,12 +222,84 @@ def iter_array_batches(
             if char != ",":
                 raise MalformedJSON("expected ',' or ']'", position=index)
             index = skip(text, index + 1).end()
-    if skip(text, index).end() != end:
+    if closed is not None:
+        closed.append(index)
+    elif skip(text, index).end() != end:
         raise MalformedJSON("extra data after the array", position=index)
     if batch:
         if ends is not None:
             ends.append(closing)
         yield batch
+
+
+def member_at(text: str, member: str) -> tuple[dict[str, Any], int]:
+    """Return the members of the JSON object ``text`` before ``member``, and where its value begins.
+
+    The object's other members stay unread from there on (``members_after`` reads
+    them): a 10 MB AirPromptsDB record gives its array to ``iter_array_batches``
+    (``at``) without being parsed whole. Raises MalformedJSON when ``text`` is not a
+    JSON object, or has no ``member``.
+    """
+    skip = _WS.match
+    index = skip(text, 0).end()
+    if not text.startswith("{", index):
+        raise MalformedJSON("expected a JSON object", position=index)
+    before: dict[str, Any] = {}
+    index = skip(text, index + 1).end()
+    while not text.startswith("}", index):
+        name, index = _member_name(text, index)
+        if name == member:
+            return before, index
+        try:
+            before[name], index = _raw_decode(text, index)
+        except json.JSONDecodeError as exc:
+            raise MalformedJSON(f"invalid JSON: {exc.msg}", position=exc.pos) from exc
+        index = skip(text, index).end()
+        if text.startswith(",", index):
+            index = skip(text, index + 1).end()
+        elif not text.startswith("}", index):
+            raise MalformedJSON("expected ',' or '}'", position=index)
+    raise MalformedJSON(f"expected a JSON object with a {member!r} member", position=index)
+
+
+def members_after(text: str, index: int, member: str) -> dict[str, Any]:
+    """Return the members of the JSON object ``text`` after the value that ends at ``index`` (``member``'s).
+
+    Checks that the object closes and the text ends there; a second ``member``
+    (which ``json.loads`` would take instead of the first) raises MalformedJSON, as
+    anything malformed does.
+    """
+    skip = _WS.match
+    after: dict[str, Any] = {}
+    index = skip(text, index).end()
+    while text.startswith(",", index):
+        name, index = _member_name(text, skip(text, index + 1).end())
+        if name == member:
+            raise MalformedJSON(f"a second {member!r} member", position=index)
+        try:
+            after[name], index = _raw_decode(text, index)
+        except json.JSONDecodeError as exc:
+            raise MalformedJSON(f"invalid JSON: {exc.msg}", position=exc.pos) from exc
+        index = skip(text, index).end()
+    if not text.startswith("}", index):
+        raise MalformedJSON("expected ',' or '}'", position=index)
+    if skip(text, index + 1).end() != len(text):
+        raise MalformedJSON("extra data after the object", position=index + 1)
+    return after
+
+
+def _member_name(text: str, index: int) -> tuple[str, int]:
+    """Return a member's name at ``index`` and where its value begins (after the ':')."""
+    if not text.startswith('"', index):
+        raise MalformedJSON("expected a member name", position=index)
+    try:
+        name, index = _raw_decode(text, index)
+    except json.JSONDecodeError as exc:
+        raise MalformedJSON(f"invalid JSON: {exc.msg}", position=exc.pos) from exc
+    index = _WS.match(text, index).end()
+    if not text.startswith(":", index):
+        raise MalformedJSON("expected ':'", position=index)
+    return name, _WS.match(text, index + 1).end()
 
 
 class ArrayCounter(Protocol):

@@ -123,14 +123,23 @@ def inspect(src: Source, count_array: jsonstream.ArrayCounter = jsonstream.count
                     src.error = f"invalid JSON: {own.message}"
         return
     try:
-        # The count (in the browser, taken when the bridge read the record) proves the nesting
-        # shallow enough to parse; a record it refuses is parsed in full to say what is wrong.
-        count_array(src.raw or "", "value")
-        counted = True
+        # The count (in the browser, taken when the bridge read the record) proves the record
+        # JSON and its nesting shallow enough to parse: its array is then read batch by batch
+        # by the transform, never parsed whole here. A record it refuses is parsed in full to
+        # say what is wrong.
+        count = count_array(src.raw or "", "value")
+        src.record, src.value_at = jsonstream.member_at(src.raw or "", "value")
+        src.count = count
+        return
     except (ValueError, InvalidInput):
-        counted = False
+        src.record = src.value_at = None
+    parse_whole(src)
+
+
+def parse_whole(src: Source, *, nesting_checked: bool = False) -> None:
+    """Read an AirPromptsDB source's record in one parse: its array into ``items``, or its error."""
     try:
-        record = jsonstream.loads(src.raw or "", nesting_checked=counted)
+        record = jsonstream.loads(src.raw or "", nesting_checked=nesting_checked)
     except ValueError as exc:
         src.error = f"the AirPromptsDB record is not JSON ({exc})"
         return
@@ -139,6 +148,7 @@ def inspect(src: Source, count_array: jsonstream.ArrayCounter = jsonstream.count
         return
     src.items = record["value"]
     src.record = {k: v for k, v in record.items() if k != "value"}
+    src.value_at = None
     src.count = len(src.items)
 
 

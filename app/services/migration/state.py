@@ -31,8 +31,12 @@ class Source:
     key: str  # the localStorage key, or the AirPromptsDB record key
     location: str  # "local" | "app"
     text: str | None = None  # localStorage array text
-    items: list[Any] | None = None  # AirPromptsDB record's array
+    items: list[Any] | None = None  # AirPromptsDB record's array, where the record was parsed whole
     record: dict[str, Any] | None = None  # AirPromptsDB record without its value
+    # Where the AirPromptsDB record's array begins in ``raw``, when it is read batch by batch
+    # (``items`` is None): ``record`` then holds the members before it until the transform
+    # reaches its end and reads the members after it.
+    value_at: int | None = None
     raw: str | None = None
     count: int = 0
     error: str | None = None

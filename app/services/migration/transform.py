@@ -9,7 +9,7 @@ from app.core import jsonstream
 from app.core.issues import Quarantined
 from app.core.transform import BatchResult, CollectionTransformer, Context
 from app.core.validator import References, Validator
-from app.services.migration.plan import RunPlan
+from app.services.migration.plan import RunPlan, parse_whole
 from app.services.migration.report import INVALID_COLLECTION, Report, Staged
 from app.services.migration.runtime import Runtime
 from app.services.migration.sinks import Sink
@@ -36,9 +36,21 @@ def batches(src: Source, batch_size: int, skip: int = 0, start: int = 0, ends: l
             return  # the staged batches reached the end of the array
         yield from jsonstream.iter_array_batches(src.text, batch_size, start=start, ends=ends)
         return
-    items = src.items or []
-    for first in range(skip * batch_size, len(items), batch_size):
-        yield items[first : first + batch_size]
+    assert src.raw is not None
+    if src.items is None and (src.value_at is None or (skip and not start)):
+        # A journal of an earlier release, which kept no text positions for a record's batches.
+        parse_whole(src, nesting_checked=src.value_at is not None)
+    if src.items is not None:
+        items = src.items
+        for first in range(skip * batch_size, len(items), batch_size):
+            yield items[first : first + batch_size]
+        return
+    # The record's array, batch by batch; its members after the array are read at its end.
+    closed: list[int] = []
+    yield from jsonstream.iter_array_batches(
+        src.raw, batch_size, start=start, ends=ends, at=src.value_at or 0, closed=closed
+    )
+    src.record = {**(src.record or {}), **jsonstream.members_after(src.raw, closed[0], "value")}
 
 
 class Transform:

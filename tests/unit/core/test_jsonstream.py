@@ -19,6 +19,8 @@ from app.core.jsonstream import (
     dumps_utf8,
     iter_array_batches,
     loads,
+    member_at,
+    members_after,
     nesting_depth,
 )
 
@@ -178,6 +180,59 @@ def test_batches_go_on_from_a_recorded_end_without_the_text_before_it():
     assert list(iter_array_batches("XXXXXXXXXX" + text[10:], 2, start=ends[0])) == batches[1:]
     with pytest.raises(MalformedJSON):
         list(iter_array_batches(text[: ends[1]] + " ; 9]", 2, start=ends[1]))
+
+
+@given(
+    st.dictionaries(st.text(), json_values, max_size=3),
+    st.lists(json_values, max_size=8),
+    st.dictionaries(st.text(), json_values, max_size=3),
+    st.integers(1, 4),
+    st.sampled_from([None, 1]),
+)
+def test_a_records_array_is_read_in_place_with_the_members_around_it(before, values, after, size, indent):
+    # An AirPromptsDB record: the members before its array, the array batch by batch from
+    # where it begins, then the members after it; together exactly what json.loads reads.
+    before.pop("value", None)
+    after = {k: v for k, v in after.items() if k != "value" and k not in before}
+    whole = {**before, "value": values, **after}
+    text = json.dumps(whole, indent=indent, ensure_ascii=False)
+    head, at = member_at(text, "value")
+    assert head == before and text[at] == "["
+    closed: list[int] = []
+    batches = list(iter_array_batches(text, size, at=at, closed=closed))
+    assert [item for batch in batches for item in batch] == values and len(closed) == 1
+    assert members_after(text, closed[0], "value") == after
+    assert {**head, "value": values, **members_after(text, closed[0], "value")} == json.loads(text)
+
+
+def test_a_record_read_in_place_refuses_what_json_loads_would_read_otherwise():
+    record = '{"key":"templates","value":[{"name":"Grüße 🙂\\r\\n"}],"timestamp":1}'
+    head, at = member_at(record, "value")
+    closed: list[int] = []
+    assert list(iter_array_batches(record, 5, at=at, closed=closed)) == [[{"name": "Grüße 🙂\r\n"}]]
+    assert head == {"key": "templates"} and members_after(record, closed[0], "value") == {"timestamp": 1}
+    for text, message in [
+        ("[1]", "expected a JSON object"),
+        ('{"key":"t","values":[]}', "with a 'value' member"),
+        ('{"key" "t","value":[]}', "expected ':'"),
+        ('{"key":"t" "value":[]}', "expected ',' or '}'"),
+        ("{key:1}", "expected a member name"),
+    ]:
+        with pytest.raises(MalformedJSON, match=message):
+            member_at(text, "value")
+    for tail, message in [
+        (',"value":[2]}', "a second 'value' member"),  # json.loads would take this one
+        (',"timestamp":1', "expected ',' or '}'"),
+        ('} {"x":1}', "extra data after the object"),
+        (',"timestamp":}', "invalid JSON"),
+        (",}", "expected a member name"),
+    ]:
+        text = '{"value":[1]' + tail
+        _, at = member_at(text, "value")
+        closed = []
+        assert list(iter_array_batches(text, 5, at=at, closed=closed)) == [[1]]
+        with pytest.raises(MalformedJSON, match=message):
+            members_after(text, closed[0], "value")
 
 
 def _floats(value) -> bool:

@@ -14,6 +14,7 @@ from app.services.migration import plan as planning
 from app.services.migration.report import Staged
 from app.services.migration.sinks import DryRunSink
 from app.services.migration.state import Run, Snapshot, fingerprint
+from app.services.migration.transform import batches
 from app.storage.memory import MemoryStorage
 from tests.unit.services.test_migration import Env, app_record
 
@@ -182,15 +183,24 @@ async def test_the_dry_run_sink_stages_nothing_and_only_yields():
     assert run.cursor == {} and sleeps == [0]
 
 
-def test_an_airpromptsdb_record_the_counter_answered_is_parsed_without_measuring_its_nesting(monkeypatch):
-    # In the browser the bridge counted the record as it read it (nesting included): the plan parses it at once.
-    items = [{"id": f"t{i}", "name": f"Mod\u00e8le \u201c{i}\u201d \U0001f4dd", "tags": [[i]]} for i in range(300)]
-    record = json.dumps({"key": "templates", "value": items, "timestamp": 1}, ensure_ascii=False)
+def test_an_airpromptsdb_record_the_counter_answered_is_read_batch_by_batch_without_measuring_its_nesting(monkeypatch):
+    # In the browser the bridge counted the record as it read it (nesting included): the plan
+    # neither measures nor parses it; the transform reads its array batch by batch.
+    items = [{"id": f"t{i}", "name": f"Mod\u00e8le \u201c{i}\u201d \U0001f4dd\r\n", "tags": [[i]]} for i in range(300)]
+    whole = {"key": "templates", "value": items, "timestamp": 1, "note": "r\u00e9sum\u00e9 ]}"}
+    record = json.dumps(whole, ensure_ascii=False)
     measured: list[int] = []
     monkeypatch.setattr(jsonstream, "nesting_depth", lambda text: measured.append(len(text)) or 0)
+    monkeypatch.setattr(jsonstream, "loads", lambda *a, **k: pytest.fail("the record was parsed whole"))
     src = planning.Source("AirPromptsDB:templates", "templates", "templates", "app", raw=record)
     planning.inspect(src, lambda text, member=None: 300)
-    assert measured == [] and src.error is None and src.count == 300 and src.items == items
+    assert measured == [] and src.error is None and src.count == 300 and src.items is None
+    assert record[src.value_at] == "[" and src.record == {"key": "templates"}
+    read = [batch for batch in batches(src, 128)]
+    assert [len(batch) for batch in read] == [128, 128, 44] and sum(read, []) == items
+    # The members after the array are read once the batches reach its end, in the record's order.
+    assert src.record == {"key": "templates", "timestamp": 1, "note": "r\u00e9sum\u00e9 ]}"}
+    assert list(src.record) == ["key", "timestamp", "note"]
     # A record the counter refuses is parsed in full, nesting measured, to say what is wrong.
     monkeypatch.undo()
     deep = '{"key":"templates","value":[' + "[" * 600 + "]" * 600 + "]}"

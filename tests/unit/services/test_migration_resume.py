@@ -8,7 +8,8 @@ import json
 import pytest
 
 from app.core.errors import QuotaExceeded
-from app.services.migration import sinks
+from app.services.migration import sinks, transform
+from app.services.migration.plan import parse_whole
 from app.storage.memory import MemoryStorage
 from tests.unit.services.test_migration import Env, live
 
@@ -192,3 +193,65 @@ async def test_a_staging_write_that_fails_in_flight_leaves_the_data_as_it_was(sm
     history = await env.migration.get_history()
     assert history[0]["success"] is False and history[0]["error"]["name"] == "QuotaExceeded"
     assert env.named("failed")[0]["error"]["name"] == "QuotaExceeded"
+
+
+def app_store() -> MemoryStorage:
+    """The same store with its templates in an AirPromptsDB record, other members around the array."""
+    storage = store()
+    templates = json.loads(storage.local.pop("airprompts_templates"))
+    record = {"key": "templates", "value": templates, "timestamp": 7, "note": "gardé ]} 📝"}
+    storage.app = {"templates": json.dumps(record, ensure_ascii=False, indent=1)}
+    return storage
+
+
+def kill_at_app_staging_write(n: int):
+    seen = 0
+
+    def fault(operation, detail):
+        nonlocal seen
+        if operation == "own_write" and any("/AirPromptsDB:templates/" in str(op) for op in detail):
+            seen += 1
+            if seen == n:
+                raise PageKilled(f"reloaded at staging write {n}")
+
+    return fault
+
+
+@pytest.mark.parametrize("old_journal", [False, True], ids=["cursor", "summaries-without-end"])
+async def test_a_resumed_run_reads_an_airpromptsdb_record_on_from_its_cursor(small_transactions, old_journal, monkeypatch):
+    # The record's array is read batch by batch from its text; a resume goes on from the last
+    # staged batch's position in it (an earlier release's summaries hold none: parsed whole).
+    wholes: list[str] = []
+    monkeypatch.setattr(transform, "parse_whole", lambda src, **kw: wholes.append(src.id) or parse_whole(src, **kw))
+    reference_storage = app_store()
+    reference_env = Env(reference_storage)
+    await reference_env.migration.run_pending_migrations(batch_size=BATCH)
+    total_batches = reference_env.monitor.get_metrics()["batches"]["count"]
+    reference = json.loads(reference_storage.app["templates"])
+    assert reference["note"] == "gardé ]} 📝" and len(reference["value"]) == 20
+
+    storage = app_store()
+    storage.fault = kill_at_app_staging_write(2)
+    with pytest.raises(PageKilled):
+        await Env(storage).migration.run_pending_migrations(batch_size=BATCH)
+    storage.fault = None
+    staged = json.loads(storage.own["journal"]["current"])["cursor"]["AirPromptsDB:templates"]
+    assert staged == 2
+    summaries = [k for k in storage.own["staging"] if "/AirPromptsDB:templates/" in k and "/~batch/" in k]
+    assert len(summaries) == staged
+    for key in summaries:
+        summary = json.loads(storage.own["staging"][key])
+        assert isinstance(summary["end"], int) and summary["end"] > 0
+        if old_journal:
+            summary["end"] = None
+            storage.own["staging"][key] = json.dumps(summary)
+
+    reloaded = Env(storage)
+    assert (await reloaded.migration.recover())["outcome"] == "completed"
+    assert wholes == (["AirPromptsDB:templates"] if old_journal else [])
+    assert reloaded.monitor.get_metrics()["batches"]["count"] == total_batches - staged
+    migrated = json.loads(storage.app["templates"])
+    assert migrated["value"] == reference["value"] and migrated["note"] == "gardé ]} 📝"
+    assert list(migrated) == list(reference)
+    assert dict(storage.local) == dict(reference_storage.local)
+    assert storage.own["staging"] == {} and storage.own["journal"] == {}
