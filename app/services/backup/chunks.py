@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from app.core import jsonstream
+from app.core import digest, jsonstream
 from app.core.errors import BackupCorrupted
 from app.storage.base import char_len
 
@@ -28,9 +28,7 @@ def empty() -> Changes:
     return {area: {} for area in AREAS}
 
 
-def utf8_len(text: str) -> int:
-    """Return the UTF-8 size of ``text`` (a lone surrogate counts as three bytes)."""
-    return len(text.encode("utf-8", "surrogatepass"))
+utf8_len = digest.utf8_len
 
 
 def everything(state: State) -> Changes:

@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.core import jsonstream
+from app.core import digest, jsonstream
 from app.core.digest import sha256_hex
 from app.core.errors import InvalidInput
 from app.core.planner import Plan
@@ -183,15 +183,21 @@ def fingerprint(snapshot: Snapshot, like: str | None = None) -> str:
     fingerprint to compare with) picks the algorithm.
     """
     legacy = like is not None and not like.startswith(_FINGERPRINT_PREFIX)
-    digest = hashlib.sha256() if legacy else hashlib.blake2b(digest_size=32)
+    hasher = hashlib.sha256() if legacy else hashlib.blake2b(digest_size=32)
     for area, data in (("local", snapshot.local), ("app", snapshot.app)):
         for key in sorted(data):
             for part in (area, key, data[key]):
-                encoded = part.encode("utf-8", "surrogatepass")
-                # Two updates hash what their concatenation would, without a copy of each text.
-                digest.update(len(encoded).to_bytes(8, "big"))
-                digest.update(encoded)
-    return digest.hexdigest() if legacy else _FINGERPRINT_PREFIX + digest.hexdigest()
+                # Each part's UTF-8 length, then its UTF-8 a slice at a time: separate updates
+                # hash what their concatenation would.
+                if len(part) <= digest.UTF8_SLICE:
+                    encoded = part.encode("utf-8", "surrogatepass")
+                    hasher.update(len(encoded).to_bytes(8, "big"))
+                    hasher.update(encoded)
+                    continue
+                hasher.update(digest.utf8_len(part).to_bytes(8, "big"))
+                for piece in digest.utf8_slices(part):
+                    hasher.update(piece)
+    return hasher.hexdigest() if legacy else _FINGERPRINT_PREFIX + hasher.hexdigest()
 
 
 def same(a: Text | None, b: Text | None, area: str) -> bool:

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from app.core import jsonstream, keys
+from app.core import digest, jsonstream, keys
 from app.core.errors import QuotaExceeded
 from app.services.migration import plan as planning
 from app.services.migration.report import Staged
@@ -210,7 +210,7 @@ def test_an_airpromptsdb_record_the_counter_answered_is_read_batch_by_batch_with
 
 
 
-def test_the_fingerprint_is_each_length_prefixed_part_hashed_as_earlier_releases_wrote_it():
+def test_the_fingerprint_is_each_length_prefixed_part_hashed_as_earlier_releases_wrote_it(monkeypatch):
     # A journal of an earlier release names its fingerprint; a resumed run must compute the same.
     snapshot = Snapshot({"airprompts_templates": '[{"name":"Grüße 🙂\r\n"}]', "odd": "\ud83d"}, {"templates": "{}"})
 
@@ -224,3 +224,15 @@ def test_the_fingerprint_is_each_length_prefixed_part_hashed_as_earlier_releases
 
     assert fingerprint(snapshot) == "blake2b:" + expected(hashlib.blake2b(digest_size=32))
     assert fingerprint(snapshot, like="ab" * 32) == expected(hashlib.sha256())  # a bare SHA-256: an earlier release
+    # A long text is encoded a slice at a time: the same hash, whatever the slices cut through.
+    snapshot.local["airprompts_snippets"] = '[{"c":"naïve \u201cquote\u201d 👩‍💻\r\n\ud800 中文"}]' * 7
+    snapshot.app["big"] = "plain ascii text " * 9
+    whole = "blake2b:" + expected(hashlib.blake2b(digest_size=32))
+    sliced: list[int] = []
+    slices = digest.utf8_slices
+    monkeypatch.setattr(digest, "utf8_slices", lambda text: sliced.append(len(text)) or slices(text))
+    for size in (1, 2, 3, 5, 64):
+        monkeypatch.setattr(digest, "UTF8_SLICE", size)
+        sliced.clear()
+        assert fingerprint(snapshot) == whole, size
+        assert len(snapshot.local["airprompts_snippets"]) in sliced and len(snapshot.app["big"]) in sliced

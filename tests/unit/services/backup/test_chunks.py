@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from app.core import digest
 from app.core.errors import BackupCorrupted
 from app.services.backup import chunks
 from app.storage.base import char_len
@@ -87,6 +88,13 @@ def test_invalid_entries_are_corruption(entries):
         chunks.check_entries(entries)
 
 
-def test_utf8_len_counts_bytes_and_a_lone_surrogate():
+def test_utf8_len_counts_bytes_and_a_lone_surrogate(monkeypatch):
     assert chunks.utf8_len("é🎉") == 2 + 4
     assert chunks.utf8_len("\ud800") == 3
+    # A long text is measured a slice at a time, whatever the slices cut through.
+    text = "naïve “quote” 👩‍💻\r\n\ud800\udc00 中文 abc" * 50
+    for size in (1, 2, 7, 64, 1 << 20):
+        monkeypatch.setattr(digest, "UTF8_SLICE", size)
+        assert chunks.utf8_len(text) == len(text.encode("utf-8", "surrogatepass")), size
+        assert b"".join(digest.utf8_slices(text)) == text.encode("utf-8", "surrogatepass"), size
+        assert chunks.utf8_len("ascii only " * 40) == 440
