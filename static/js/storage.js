@@ -114,11 +114,13 @@ function heldEntry(token, area, key) {
   return entry;
 }
 
-function heldText(token, area, key) {
-  const entry = heldEntry(token, area, key);
+// A held entry's text: a record's JSON.stringify, made the first time it is asked for and kept.
+function entryText(entry) {
   if (entry.text === undefined) entry.text = JSON.stringify(entry.record);
   return entry.text;
 }
+
+const heldText = (token, area, key) => entryText(heldEntry(token, area, key));
 
 /** Return a text from Python as a string: UTF-8 bytes decoded, a token as the text it holds for `area` `key`. */
 export function textOf(value, area, key) {
@@ -631,7 +633,7 @@ function expectedOf(values, keys) {
 function sameRecord(current, expected) {
   if (expected === null || current === undefined) return expected === null && current === undefined;
   if (expected.record !== undefined && sameGraph(current, expected.record)) return true;
-  return sameRecordText(JSON.stringify(current), expected.text ?? JSON.stringify(expected.record));
+  return sameRecordText(JSON.stringify(current), entryText(expected));
 }
 
 // The keys whose record is not texts[i] (null or undefined: absent).
