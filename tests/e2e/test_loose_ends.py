@@ -136,10 +136,44 @@ def test_a_reload_in_the_middle_of_a_progressive_run_resumes_from_what_was_stage
     logs = mx.call(page, "api.migrationLogger.queryLogs({limit: 1000, text: 'resumed airprompts_templates'})")
     assert logs and logs[0]["context"]["batches"] == staged_batches, logs[:1]
     history = mx.call(page, "api.dataMigrationService.getHistory()")
-    _, expected, _ = mx.reference(local, app, started_at=history[0]["startedAt"], batch_size=batch)
+    result, expected, _ = mx.reference(local, app, started_at=history[0]["startedAt"], batch_size=batch)
     now = mx.state(page)
     assert mx.same_as_expected(now, expected, (local, app)), mx.diff(now, expected)
+    # No record was read twice: the report quarantines exactly what an unbroken run does.
+    assert history[0]["report"]["quarantinedCount"] == result["report"]["quarantinedCount"]
     assert not mx.ids_unique(*now)
+    assert mx.own(page, ("journal", "staging")) == {"journal": {}, "staging": {}}
+
+
+def test_a_reload_in_the_middle_of_an_airpromptsdb_collection_resumes_from_its_position_in_the_record(tab):
+    # The record's array is read batch by batch from the text the bridge read; after the
+    # reload the run goes on from the last staged batch's position in the text read anew.
+    local, app = mx.matrix_seed(400)
+    templates = json.loads(local.pop("airprompts_templates"))
+    app["templates"] = {"key": "templates", "value": templates, "timestamp": 5, "note": "gard\u00e9 ]} \U0001f4dd"}
+    page = tab.fresh(local, app)
+    page.add_init_script(PROGRESS_INIT_JS)
+    page.evaluate(RELOAD_AT_STAGING_JS.replace("airprompts_templates", "AirPromptsDB:templates"))
+    batch = 5
+    with page.expect_navigation(timeout=60_000):
+        page.evaluate(f"() => window.airprompts.dataMigrationService.startProgressiveMigration({{batchSize: {batch}}})")
+    mx.wait_ready(page)
+    staged_batches = int(page.evaluate("() => sessionStorage.getItem('__staged')"))
+    assert staged_batches >= 10, staged_batches
+    assert mx.recovered(page)["outcome"] == "completed"
+    logs = mx.call(page, "api.migrationLogger.queryLogs({limit: 1000, text: 'resumed AirPromptsDB:templates'})")
+    assert logs and logs[0]["context"]["batches"] == staged_batches, logs[:1]
+    history = mx.call(page, "api.dataMigrationService.getHistory()")
+    result, expected, _ = mx.reference(local, app, started_at=history[0]["startedAt"], batch_size=batch)
+    now = mx.state(page)
+    assert mx.same_as_expected(now, expected, (local, app)), mx.diff(now, expected)
+    # No record was read twice: the report quarantines exactly what an unbroken run does.
+    report = history[0]["report"]
+    assert report["quarantinedCount"] == result["report"]["quarantinedCount"], report["quarantined"][:3]
+    assert report["migrated"] == result["report"]["migrated"]
+    record = now[1]["templates"]
+    assert record["note"] == "gard\u00e9 ]} \U0001f4dd" and len(record["value"]) == 400
+    assert len({t["id"] for t in record["value"]}) == 400
     assert mx.own(page, ("journal", "staging")) == {"journal": {}, "staging": {}}
 
 
