@@ -337,7 +337,7 @@ def main() -> None:
     (docs / "benchmarks.md").write_text(text)
     ratios = [r["ratio"] for r in rows if r["ratio"] and r["text"] == "multilingual"]
     if ratios:
-        print(f"\nwritten docs/benchmarks.md; median ratio of the multilingual stores {statistics.median(ratios)}x")
+        print(f"\nwritten docs/benchmarks.md; median ratio of the multilingual stores {statistics.median(ratios):.1f}x")
 
 
 if __name__ == "__main__":
