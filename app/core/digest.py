@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from app.core.errors import BackupCorrupted
 
@@ -33,13 +33,18 @@ def utf8_slices(text: str) -> Iterator[bytes]:
         yield text[start : start + UTF8_SLICE].encode("utf-8", "surrogatepass")
 
 
+def utf8_sized(text: str) -> tuple[int, Iterable[bytes]]:
+    """Return the UTF-8 size of ``text`` and its UTF-8 bytes in pieces: one for a short text, else its slices."""
+    if len(text) <= UTF8_SLICE:
+        encoded = text.encode("utf-8", "surrogatepass")
+        return len(encoded), (encoded,)
+    size = len(text) if text.isascii() else sum(len(piece) for piece in utf8_slices(text))
+    return size, utf8_slices(text)
+
+
 def utf8_len(text: str) -> int:
     """Return the UTF-8 size of ``text`` (a lone surrogate counts as three bytes), a slice at a time."""
-    if text.isascii():
-        return len(text)
-    if len(text) <= UTF8_SLICE:
-        return len(text.encode("utf-8", "surrogatepass"))
-    return sum(len(piece) for piece in utf8_slices(text))
+    return len(text) if text.isascii() else utf8_sized(text)[0]
 
 
 def b64decode(text: str, what: str) -> bytes:

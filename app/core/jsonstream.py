@@ -250,10 +250,7 @@ def member_at(text: str, member: str) -> tuple[dict[str, Any], int]:
         name, index = _member_name(text, index)
         if name == member:
             return before, index
-        try:
-            before[name], index = _raw_decode(text, index)
-        except json.JSONDecodeError as exc:
-            raise MalformedJSON(f"invalid JSON: {exc.msg}", position=exc.pos) from exc
+        before[name], index = _member_value(text, index)
         index = skip(text, index).end()
         if text.startswith(",", index):
             index = skip(text, index + 1).end()
@@ -276,10 +273,7 @@ def members_after(text: str, index: int, member: str) -> dict[str, Any]:
         name, index = _member_name(text, skip(text, index + 1).end())
         if name == member:
             raise MalformedJSON(f"a second {member!r} member", position=index)
-        try:
-            after[name], index = _raw_decode(text, index)
-        except json.JSONDecodeError as exc:
-            raise MalformedJSON(f"invalid JSON: {exc.msg}", position=exc.pos) from exc
+        after[name], index = _member_value(text, index)
         index = skip(text, index).end()
     if not text.startswith("}", index):
         raise MalformedJSON("expected ',' or '}'", position=index)
@@ -292,14 +286,19 @@ def _member_name(text: str, index: int) -> tuple[str, int]:
     """Return a member's name at ``index`` and where its value begins (after the ':')."""
     if not text.startswith('"', index):
         raise MalformedJSON("expected a member name", position=index)
-    try:
-        name, index = _raw_decode(text, index)
-    except json.JSONDecodeError as exc:
-        raise MalformedJSON(f"invalid JSON: {exc.msg}", position=exc.pos) from exc
+    name, index = _member_value(text, index)
     index = _WS.match(text, index).end()
     if not text.startswith(":", index):
         raise MalformedJSON("expected ':'", position=index)
     return name, _WS.match(text, index + 1).end()
+
+
+def _member_value(text: str, index: int) -> tuple[Any, int]:
+    """Return the JSON value at ``index`` of an object's text and where it ends; MalformedJSON where it is not one."""
+    try:
+        return _raw_decode(text, index)
+    except json.JSONDecodeError as exc:
+        raise MalformedJSON(f"invalid JSON: {exc.msg}", position=exc.pos) from exc
 
 
 class ArrayCounter(Protocol):

@@ -129,11 +129,10 @@ def inspect(src: Source, count_array: jsonstream.ArrayCounter = jsonstream.count
         # say what is wrong.
         count = count_array(src.raw or "", "value")
         src.record, src.value_at = jsonstream.member_at(src.raw or "", "value")
-        src.count = count
-        return
     except (ValueError, InvalidInput):
-        src.record = src.value_at = None
-    parse_whole(src)
+        parse_whole(src)
+        return
+    src.count = count
 
 
 def parse_whole(src: Source, *, nesting_checked: bool = False) -> None:

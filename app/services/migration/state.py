@@ -189,13 +189,9 @@ def fingerprint(snapshot: Snapshot, like: str | None = None) -> str:
             for part in (area, key, data[key]):
                 # Each part's UTF-8 length, then its UTF-8 a slice at a time: separate updates
                 # hash what their concatenation would.
-                if len(part) <= digest.UTF8_SLICE:
-                    encoded = part.encode("utf-8", "surrogatepass")
-                    hasher.update(len(encoded).to_bytes(8, "big"))
-                    hasher.update(encoded)
-                    continue
-                hasher.update(digest.utf8_len(part).to_bytes(8, "big"))
-                for piece in digest.utf8_slices(part):
+                size, pieces = digest.utf8_sized(part)
+                hasher.update(size.to_bytes(8, "big"))
+                for piece in pieces:
                     hasher.update(piece)
     return hasher.hexdigest() if legacy else _FINGERPRINT_PREFIX + hasher.hexdigest()
 
