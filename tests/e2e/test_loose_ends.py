@@ -117,18 +117,24 @@ RELOAD_AT_STAGING_JS = """() => { let n = 0, staged = 0;
 }"""
 
 
-def test_a_reload_in_the_middle_of_a_progressive_run_resumes_from_what_was_staged(tab):
-    local, app = mx.matrix_seed(400)
+def reload_while_staging(tab, local, app, source: str, batch: int):
+    """Start a progressive run, reload the page at the second staging write of ``source``; return the page and the batches staged."""
     page = tab.fresh(local, app)
     page.add_init_script(PROGRESS_INIT_JS)
-    page.evaluate(RELOAD_AT_STAGING_JS)
-    batch = 5
+    page.evaluate(RELOAD_AT_STAGING_JS.replace("airprompts_templates", source))
     with page.expect_navigation(timeout=60_000):
         page.evaluate(f"() => window.airprompts.dataMigrationService.startProgressiveMigration({{batchSize: {batch}}})")
     mx.wait_ready(page)
     staged_batches = int(page.evaluate("() => sessionStorage.getItem('__staged')"))
     assert staged_batches >= 10, staged_batches
     assert mx.recovered(page)["outcome"] == "completed"
+    return page, staged_batches
+
+
+def test_a_reload_in_the_middle_of_a_progressive_run_resumes_from_what_was_staged(tab):
+    local, app = mx.matrix_seed(400)
+    batch = 5
+    page, staged_batches = reload_while_staging(tab, local, app, "airprompts_templates", batch)
     progress = page.evaluate("() => window.__progress")
     # The bar does not fall back: the first figure after the reload already counts the staged records.
     assert progress and progress[0] >= staged_batches * batch, (progress[:3], staged_batches)
@@ -151,16 +157,8 @@ def test_a_reload_in_the_middle_of_an_airpromptsdb_collection_resumes_from_its_p
     local, app = mx.matrix_seed(400)
     templates = json.loads(local.pop("airprompts_templates"))
     app["templates"] = {"key": "templates", "value": templates, "timestamp": 5, "note": "gard\u00e9 ]} \U0001f4dd"}
-    page = tab.fresh(local, app)
-    page.add_init_script(PROGRESS_INIT_JS)
-    page.evaluate(RELOAD_AT_STAGING_JS.replace("airprompts_templates", "AirPromptsDB:templates"))
     batch = 5
-    with page.expect_navigation(timeout=60_000):
-        page.evaluate(f"() => window.airprompts.dataMigrationService.startProgressiveMigration({{batchSize: {batch}}})")
-    mx.wait_ready(page)
-    staged_batches = int(page.evaluate("() => sessionStorage.getItem('__staged')"))
-    assert staged_batches >= 10, staged_batches
-    assert mx.recovered(page)["outcome"] == "completed"
+    page, staged_batches = reload_while_staging(tab, local, app, "AirPromptsDB:templates", batch)
     logs = mx.call(page, "api.migrationLogger.queryLogs({limit: 1000, text: 'resumed AirPromptsDB:templates'})")
     assert logs and logs[0]["context"]["batches"] == staged_batches, logs[:1]
     history = mx.call(page, "api.dataMigrationService.getHistory()")

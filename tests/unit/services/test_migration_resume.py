@@ -45,13 +45,13 @@ def store() -> MemoryStorage:
     return MemoryStorage(local=local)
 
 
-def kill_at_staging_write(n: int, error=None):
+def kill_at_staging_write(n: int, error=None, source: str = "airprompts_templates"):
     """Kill the page at the ``n``-th staging transaction of the templates (or raise ``error`` there)."""
     seen = 0
 
     def fault(operation, detail):
         nonlocal seen
-        if operation == "own_write" and any("/airprompts_templates/" in str(op) for op in detail):
+        if operation == "own_write" and any(f"/{source}/" in str(op) for op in detail):
             seen += 1
             if seen == n:
                 raise error if error is not None else PageKilled(f"reloaded at staging write {n}")
@@ -204,19 +204,6 @@ def app_store() -> MemoryStorage:
     return storage
 
 
-def kill_at_app_staging_write(n: int):
-    seen = 0
-
-    def fault(operation, detail):
-        nonlocal seen
-        if operation == "own_write" and any("/AirPromptsDB:templates/" in str(op) for op in detail):
-            seen += 1
-            if seen == n:
-                raise PageKilled(f"reloaded at staging write {n}")
-
-    return fault
-
-
 @pytest.mark.parametrize("old_journal", [False, True], ids=["cursor", "summaries-without-end"])
 async def test_a_resumed_run_reads_an_airpromptsdb_record_on_from_its_cursor(small_transactions, old_journal, monkeypatch):
     # The record's array is read batch by batch from its text; a resume goes on from the last
@@ -231,7 +218,7 @@ async def test_a_resumed_run_reads_an_airpromptsdb_record_on_from_its_cursor(sma
     assert reference["note"] == "gardé ]} 📝" and len(reference["value"]) == 20
 
     storage = app_store()
-    storage.fault = kill_at_app_staging_write(2)
+    storage.fault = kill_at_staging_write(2, source="AirPromptsDB:templates")
     with pytest.raises(PageKilled):
         await Env(storage).migration.run_pending_migrations(batch_size=BATCH)
     storage.fault = None
