@@ -97,10 +97,35 @@ _COUNTED: dict[int, dict[str | None, int]] = {}
 def _hold(area: str, keys: Sequence[str], values: Sequence[Any], tokens: Sequence[Any]) -> None:
     for key, value, token in zip(keys, values, tokens, strict=True):
         before = _HELD.pop((area, key), None)
-        if before is not None:
+        if before is not None and before[0] != token:
             _COUNTED.pop(before[0], None)
         if token and isinstance(value, (str, bytes)):
             _HELD[(area, key)] = (int(token), value)
+
+
+def _known(area: str, keys: Sequence[str]) -> list[int]:
+    """Return the token of the str held for each key (0: none), for a read to answer STILL_HELD where it still stands."""
+    found = []
+    for key in keys:
+        held = _HELD.get((area, key))
+        found.append(held[0] if held is not None and isinstance(held[1], str) else 0)
+    return found
+
+
+def _taken_back(area: str, keys: Sequence[str], values: list[Any], tokens: Sequence[Any]) -> list[Any] | None:
+    """Return a read's values with each STILL_HELD (False) answer replaced by the str held for its key,
+    or None when one names a token not held here (the caller reads again, every text sent)."""
+    if not any(value is False for value in values):
+        return values
+    found = []
+    for key, value, token in zip(keys, values, tokens, strict=True):
+        if value is False:
+            held = _HELD.get((area, key))
+            if held is None or held[0] != token or not isinstance(held[1], str):
+                return None
+            value = held[1]
+        found.append(value)
+    return found
 
 
 def _held_token(area: str, key: str, value: Any) -> int:
@@ -192,9 +217,13 @@ class BrowserStorage:
 
     async def local_get(self, keys: Iterable[str]) -> dict[str, str | None]:
         keys = list(keys)
-        values, tokens = await self._call(self.js_bridge.localGet, self._arr(keys))
-        _hold("local", keys, values, tokens)
-        return dict(zip(keys, values, strict=True))
+        # The bridge answers STILL_HELD (False) for a key that still holds the text held here.
+        values, tokens = await self._call(self.js_bridge.localGet, self._arr(keys), self._arr(_known("local", keys)))
+        taken = _taken_back("local", keys, values, tokens)
+        if taken is None:  # not the text held here after all: read them all as texts
+            taken, tokens = await self._call(self.js_bridge.localGet, self._arr(keys))
+        _hold("local", keys, taken, tokens)
+        return dict(zip(keys, taken, strict=True))
 
     async def local_write(
         self, set_items: Mapping[str, Text], remove: Iterable[str] = (), expect: Mapping[str, Text | None] | None = None
@@ -248,21 +277,17 @@ class BrowserStorage:
 
     async def app_get(self, keys: Iterable[str]) -> dict[str, str | None]:
         keys = list(keys)
-        # The bridge answers SAME_RECORD (False) for a record that is still the one it read
+        # The bridge answers STILL_HELD (False) for a record that is still the one it read
         # under the token sent: its text is the one held here for that token.
-        known = [_HELD.get(("app", key), (0, None))[0] for key in keys]
-        values, tokens, counts = await self._call(self.js_bridge.appGet, self._arr(keys), self._arr(known))
-        if any(value is False for value in values):
-            held = [_HELD.get(("app", key)) for key in keys]
-            if all(value is not False or (h is not None and h[0] == token) for value, h, token in zip(values, held, tokens, strict=True)):
-                values = [h[1] if value is False and h is not None else value for value, h in zip(values, held, strict=True)]
-            else:  # not the text held here after all: read them all as texts
-                values, tokens, counts = await self._call(self.js_bridge.appGet, self._arr(keys))
-        _hold("app", keys, values, tokens)
+        values, tokens, counts = await self._call(self.js_bridge.appGet, self._arr(keys), self._arr(_known("app", keys)))
+        taken = _taken_back("app", keys, values, tokens)
+        if taken is None:  # not the text held here after all: read them all as texts
+            taken, tokens, counts = await self._call(self.js_bridge.appGet, self._arr(keys))
+        _hold("app", keys, taken, tokens)
         for token, count in zip(tokens, counts, strict=True):
             if token and count is not None and int(count) >= 0:
                 _COUNTED.setdefault(int(token), {})["value"] = int(count)
-        return dict(zip(keys, values, strict=True))
+        return dict(zip(keys, taken, strict=True))
 
     async def app_changed(self, expect: Mapping[str, Text | None]) -> list[str]:
         keys = list(expect)

@@ -122,6 +122,10 @@ function entryText(entry) {
 
 const heldText = (token, area, key) => entryText(heldEntry(token, area, key));
 
+// In a read's answer (localGet, appGet): the key still holds the text Python holds under the
+// token it sent for it, so the text does not cross again.
+const STILL_HELD = false;
+
 /** Return a text from Python as a string: UTF-8 bytes decoded, a token as the text it holds for `area` `key`. */
 export function textOf(value, area, key) {
   if (typeof value === "number") {
@@ -364,10 +368,26 @@ export async function localKeys() {
   return page.pageKeys();
 }
 
-// [values, tokens]: undefined, not null, reaches Python as None (token 0).
-export async function localGet(keys) {
+// [values, tokens]: undefined, not null, reaches Python as None (token 0). `known`: the
+// token of the text Python holds for each key (0: none). A key still holding that very text
+// (compared with ===) answers STILL_HELD with that token: Python takes the text it holds, and
+// the text is neither encoded, sent nor decoded again (tens of ms for a store of a few MB).
+export async function localGet(keys, known) {
   const values = await readPage(keys);
-  return [values.map((value) => out(value)), keys.map((key, i) => hold("local", key, values[i]))];
+  const texts = [];
+  const tokens = [];
+  values.forEach((value, i) => {
+    const token = known ? known[i] : 0;
+    const entry = token ? held.get(token) : undefined;
+    if (typeof value === "string" && entry?.slot === `local\n${keys[i]}` && entry.text === value) {
+      texts.push(STILL_HELD);
+      tokens.push(token);
+      return;
+    }
+    texts.push(out(value));
+    tokens.push(hold("local", keys[i], value));
+  });
+  return [texts, tokens];
 }
 
 // The keys whose value is not values[i] (null or undefined: absent), compared
@@ -531,16 +551,13 @@ async function appRecords(keys) {
 
 const recordText = (record) => (record === undefined ? undefined : JSON.stringify(record));
 
-// In appGet's answer: the record is still the one read under the token Python sent for its key.
-const SAME_RECORD = false;
-
 // [texts, tokens, counts], as localGet, and each record's countArray(text, "value"), taken
 // from the object itself (no JSON.parse): its JSON text holds the same array, nested no
 // deeper (a Date, which nestsDeeper counts as a level, is a string there). Each record is
 // held as the object read, for the guards and the verification to compare with.
 // `known`: the token of the text Python holds for each key (0: none). A record that is
 // still, as an object (sameGraph), the one appGet read under that token answers
-// SAME_RECORD with that token: its text would be the same, so it is neither serialised,
+// STILL_HELD with that token: its text would be the same, so it is neither serialised,
 // encoded nor sent again (about a quarter of a second for a record of 10 MB). A record
 // held from a write is never answered so: Python holds the text it wrote, which need not
 // be JSON.stringify's text of the same value.
@@ -554,7 +571,7 @@ export async function appGet(keys, known) {
     const token = known ? known[i] : 0;
     const entry = token ? held.get(token) : undefined;
     if (entry?.read && record !== undefined && entry.slot === `app\n${keys[i]}` && sameGraph(record, entry.record)) {
-      texts.push(SAME_RECORD);
+      texts.push(STILL_HELD);
       tokens.push(token);
       counts.push(entry.count);
       return;

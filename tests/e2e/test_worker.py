@@ -356,6 +356,55 @@ def test_the_worker_bridge_names_texts_it_holds_by_token_and_refuses_a_stale_one
     assert app.local()["held-c"] == "replaced" and app.local()["held-a"] == "edited"
 
 
+STILL_HELD_FIRST_JS = r"""
+async () => {
+  // A read names the text Python holds for each key; one the key still holds answers STILL_HELD (false).
+  const s = globalThis.airpromptsStorage;
+  const text = globalThis.__stillText = "Caf\u00e9 \u201cq\u201d \u2014 \u4e2d\u6587 \u0645\u0631\u062d\u0628\u0627 \ud83d\udc4b\ud83c\udffd\r\n".repeat(3000);
+  const [written] = await s.localWrite(["still-a", "still-b"], [text, "short"], [], [], []);
+  const [, [a, b]] = await s.localGet(["still-a", "still-b"]);
+  const [values, tokens] = await s.localGet(["still-a", "still-b", "still-missing"], [a, b, 0]);
+  const [afterWrite] = await s.localWrite(["still-c"], [text], [], [], []);
+  const [[fromWrite], [writeToken]] = await s.localGet(["still-c"], [afterWrite]);
+  const [[otherKey]] = await s.localGet(["still-b"], [a]);
+  globalThis.__stillA = a;
+  return {
+    still: [values[0] === false, values[1] === false, values[2] === undefined],
+    kept: tokens[0] === a && tokens[1] === b && tokens[2] === 0,
+    fromWrite: fromWrite === false && writeToken === afterWrite && written > 0,
+    otherKey,
+  };
+}
+"""
+
+STILL_HELD_AFTER_JS = r"""
+async () => {
+  const s = globalThis.airpromptsStorage;
+  const a = globalThis.__stillA;
+  const [[value], [token]] = await s.localGet(["still-a"], [a]);
+  const text = value instanceof Uint8Array ? new TextDecoder().decode(value) : value;
+  // Under its new token, read again unchanged: still held.
+  const [[again]] = await s.localGet(["still-a"], [token]);
+  return { edited: text === "X" + globalThis.__stillText.slice(1), newer: token > a, again: again === false };
+}
+"""
+
+
+def test_a_read_of_a_text_python_holds_crosses_again_only_when_it_changed(host):
+    app = host({"airprompts_schema_version": '"3.0.0"'})
+    worker = next(w for w in app.page.workers if w.url.endswith(WORKER_SCRIPT))
+    first = worker.evaluate(STILL_HELD_FIRST_JS)
+    assert first["still"] == [True, True, True]
+    assert first["kept"] is True
+    assert first["fromWrite"] is True
+    assert first["otherKey"] == "short", "a token of another key is never taken for this one"
+    # The page (the host app itself) changes one character, the length kept.
+    app.page.evaluate("() => { const t = localStorage.getItem('still-a'); localStorage.setItem('still-a', 'X' + t.slice(1)); }")
+    after = worker.evaluate(STILL_HELD_AFTER_JS)
+    assert after["edited"] is True, "the changed text crossed, as the page holds it"
+    assert after["newer"] is True and after["again"] is True
+
+
 RECORD_COUNTS_JS = r"""
 async () => {
   // appGet counts each AirPromptsDB record's value array from the object it read, as countArray(text,

@@ -42,6 +42,7 @@ class FakeBridge:
         self.held_at: dict[str, int] = {}
         self.last = 0
         self.sent: list[object] = []  # every text argument, as it crossed
+        self.crossed: list[str] = []  # the keys whose text a read sent to Python
 
     def hold(self, key: str, text: str | None) -> int:
         old = self.held_at.pop(key, None)
@@ -62,9 +63,21 @@ class FakeBridge:
             return self.held[value][1]
         return value.decode("utf-8") if isinstance(value, bytes) else value
 
-    def localGet(self, keys):
-        values = [self.local.get(k) for k in keys]
-        return Found([values, [self.hold(k, v) for k, v in zip(keys, values, strict=True)]])
+    def localGet(self, keys, known=None):
+        # As storage.js: a key still holding the text held under the token sent answers False
+        # (STILL_HELD) with that token; every other text crosses (and is counted in self.crossed).
+        values, tokens = [], []
+        for key, token in zip(keys, known or [0] * len(keys), strict=True):
+            text = self.local.get(key)
+            if token and text is not None and self.held.get(token) == (key, text):
+                values.append(False)
+                tokens.append(token)
+                continue
+            if text is not None:
+                self.crossed.append(key)
+            values.append(text)
+            tokens.append(self.hold(key, text))
+        return Found([values, tokens])
 
     def localChanged(self, keys, values):
         texts = [self.text_of(v, k) for k, v in zip(keys, values, strict=True)]
@@ -216,7 +229,62 @@ def test_a_held_text_is_counted_once_until_it_is_read_again(bridge):
     bridge.counted = 0
     assert [count_json_array(text) for _ in range(3)] == [2, 2, 2]
     assert bridge.counted == 1
-    # Read again, the text is held under a new token and counted again: it may have changed.
+    # Read again unchanged, it is still the text held under its token: its count stands.
+    assert run(storage.local_get(["airprompts_snippets"]))["airprompts_snippets"] is text
+    assert count_json_array(text) == 2 and bridge.counted == 1
+    # Changed, it is held under a new token and counted again.
+    bridge.local["airprompts_snippets"] = RECORDS.replace("Zo\u00eb", "Zo\u00e9")
     again = run(storage.local_get(["airprompts_snippets"]))["airprompts_snippets"]
-    assert count_json_array(again) == 2 and bridge.counted == 2
-    assert count_json_array(again) == 2 and bridge.counted == 2
+    assert again == bridge.local["airprompts_snippets"]
+    assert count_json_array(again) == 2 and bridge.counted > 1  # counted anew (Python counts what this stand-in does not)
+    counted = bridge.counted
+    assert count_json_array(again) == 2 and bridge.counted == counted
+
+
+def test_a_text_read_again_unchanged_does_not_cross_again(bridge):
+    storage = BrowserStorage(bridge)
+    keys = ["airprompts_templates", "airprompts_snippets", "theme", "missing"]
+    first = run(storage.local_get(keys))
+    assert bridge.crossed == ["airprompts_templates", "airprompts_snippets", "theme"]
+    bridge.crossed.clear()
+    bridge.local["theme"] = "light"
+    again = run(storage.local_get(keys))
+    # The unchanged texts are the very ones held; the changed one crosses, and a key gone reads None.
+    assert again == {**first, "theme": "light"}
+    assert again["airprompts_templates"] is first["airprompts_templates"]
+    assert bridge.crossed == ["theme"]
+    # Changed to the same length, one character deep in the text: it crosses.
+    bridge.crossed.clear()
+    edited = TEXT[:500] + "X" + TEXT[501:]
+    bridge.local["airprompts_templates"] = edited
+    assert run(storage.local_get(keys))["airprompts_templates"] == edited
+    assert bridge.crossed == ["airprompts_templates"]
+
+
+def test_a_still_held_answer_for_a_token_not_held_here_reads_every_text_again(bridge):
+    storage = BrowserStorage(bridge)
+    run(storage.local_get(["airprompts_templates", "theme"]))
+    original = bridge.localGet
+
+    def answers_another_token(keys, known=None):
+        found = original(keys, known)
+        if found[0][0] is False:
+            found[1][0] = 99  # "still the text of token 99", which Python never held for this key
+        return found
+
+    bridge.localGet = answers_another_token
+    bridge.crossed.clear()
+    got = run(storage.local_get(["airprompts_templates", "theme"]))
+    assert got == {"airprompts_templates": TEXT, "theme": "dark"}
+    assert bridge.crossed == ["airprompts_templates", "theme"]  # read again, every text sent
+
+
+def test_a_text_held_as_the_bytes_a_switch_wrote_is_read_as_a_text(bridge):
+    # Python holds what it wrote; the bytes of a switch are no str a read may answer with.
+    storage = BrowserStorage(bridge)
+    run(storage.local_write({"airprompts_templates": TEXT.encode("utf-8")}))
+    assert isinstance(browser._HELD[("local", "airprompts_templates")][1], bytes)
+    bridge.crossed.clear()
+    got = run(storage.local_get(["airprompts_templates"]))["airprompts_templates"]
+    assert got == TEXT and isinstance(got, str)
+    assert bridge.crossed == ["airprompts_templates"]
