@@ -42,6 +42,16 @@ def utf8_sized(text: str) -> tuple[int, Iterable[bytes]]:
     return size, utf8_slices(text)
 
 
+def sha256_of(text: str) -> bytes:
+    """Return the SHA-256 of the UTF-8 bytes of ``text`` (lone surrogates kept), a long text encoded a slice at a time."""
+    if len(text) <= UTF8_SLICE:
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+    hasher = hashlib.sha256()
+    for piece in utf8_slices(text):
+        hasher.update(piece)
+    return hasher.digest()
+
+
 def utf8_len(text: str) -> int:
     """Return the UTF-8 size of ``text`` (a lone surrogate counts as three bytes), a slice at a time."""
     return len(text) if text.isascii() else utf8_sized(text)[0]

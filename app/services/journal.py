@@ -24,8 +24,8 @@ Journal (``journal``/``current``)::
     {"format": 1, "runId": "mig-...", "phase": "backup" | "transform" | "switch" | "rollback" | "complete",
      "startedAt": ISO (the ``now`` of timestamp repairs: a resumed run is identical),
      "startedAtMs": int, "fromVersion": "1.0.0", "plan": Plan.to_dict(),
-     "fingerprint": "blake2b:" + hash of every app key and record at detect (a resume over
-                    changed data starts over; a bare hex digest is the SHA-256 of earlier releases),
+     "fingerprint": "parts:" + hash of every app key and record at detect (a resume over
+                    changed data starts over; "blake2b:" and a bare hex SHA-256 are earlier releases'),
      "backupId": "bk-..." | null, "options": {"batchSize": 100, "batchDelayMs": 0},
      "cursor": {source_id: batches staged}, "sources": [{id, kind, location, key, records, invalid}],
      "stats": {"processed": n, "total": n},

@@ -177,6 +177,11 @@ class Storage(Protocol):
         """Ask for persistent storage; return whether it is granted."""
         ...
 
+    async def text_digests(self, texts: Mapping[tuple[str, str], str]) -> dict[tuple[str, str], bytes]:
+        """Return the SHA-256 of the UTF-8 of each of ``texts`` ((area, key) -> a text read from there)
+        that the store took as it read it; the others are left out, for the caller to hash."""
+        ...
+
 
 def guard_failures(
     current: Mapping[str, str | None], expect: Mapping[str, str | None], after: Mapping[str, str | None]

@@ -251,6 +251,9 @@ class MemoryStorage:
         self.persisted = True
         return True
 
+    async def text_digests(self, texts: Mapping[tuple[str, str], str]) -> dict[tuple[str, str], bytes]:
+        return {}  # nothing crossed to be hashed on the way: the caller hashes every text
+
 
 def _canonical_or_text(text: str) -> str:
     """Return ``text`` made canonical when it is JSON, else as it is (so it equals no stored record)."""

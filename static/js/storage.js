@@ -126,6 +126,37 @@ const heldText = (token, area, key) => entryText(heldEntry(token, area, key));
 // token it sent for it, so the text does not cross again.
 const STILL_HELD = false;
 
+// `value` as it crosses to Python (out), a held text sent as UTF-8 bytes also hashed: the
+// SHA-256 of those bytes, taken by crypto.subtle off this thread while Python works, is what
+// the run's fingerprint asks for (textDigests) instead of hashing the text again in WebAssembly.
+function sent(token, value) {
+  const crossing = out(value);
+  const subtle = globalThis.crypto?.subtle;
+  if (token && crossing instanceof Uint8Array && subtle) {
+    const digest = subtle.digest("SHA-256", crossing); // takes its own copy of the bytes
+    digest.catch(() => {}); // asked for later, if at all
+    held.get(token).digest = digest;
+  }
+  return crossing;
+}
+
+const toHex = (buffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("");
+
+/** The hex SHA-256 of the UTF-8 of each text held under tokens[i] for areas[i] keys[i], null where none was taken. */
+export async function textDigests(areas, keys, tokens) {
+  return Promise.all(
+    tokens.map(async (token, i) => {
+      const entry = held.get(token);
+      if (entry?.digest === undefined || entry.slot !== `${areas[i]}\n${keys[i]}`) return null;
+      try {
+        return toHex(await entry.digest);
+      } catch {
+        return null;
+      }
+    }),
+  );
+}
+
 /** Return a text from Python as a string: UTF-8 bytes decoded, a token as the text it holds for `area` `key`. */
 export function textOf(value, area, key) {
   if (typeof value === "number") {
@@ -384,8 +415,9 @@ export async function localGet(keys, known) {
       tokens.push(token);
       return;
     }
-    texts.push(out(value));
-    tokens.push(hold("local", keys[i], value));
+    const now = hold("local", keys[i], value);
+    texts.push(sent(now, value));
+    tokens.push(now);
   });
   return [texts, tokens];
 }
@@ -577,8 +609,9 @@ export async function appGet(keys, known) {
       return;
     }
     const count = countOf(record, "value");
-    texts.push(out(recordText(record)));
-    tokens.push(hold("app", keys[i], undefined, record, { read: true, count }));
+    const now = hold("app", keys[i], undefined, record, { read: true, count });
+    texts.push(sent(now, recordText(record)));
+    tokens.push(now);
     counts.push(count);
   });
   return [texts, tokens, counts];

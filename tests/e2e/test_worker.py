@@ -8,6 +8,7 @@ in the page as the tests set it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -368,7 +369,11 @@ async () => {
   const [[fromWrite], [writeToken]] = await s.localGet(["still-c"], [afterWrite]);
   const [[otherKey]] = await s.localGet(["still-b"], [a]);
   globalThis.__stillA = a;
+  // The SHA-256 of a text sent as UTF-8 bytes, for the run's fingerprint; none for a short text
+  // (sent as itself) or a token of another key.
+  const digests = await s.textDigests(["local", "local", "local"], ["still-a", "still-b", "still-b"], [a, b, a]);
   return {
+    digests,
     still: [values[0] === false, values[1] === false, values[2] === undefined],
     kept: tokens[0] === a && tokens[1] === b && tokens[2] === 0,
     fromWrite: fromWrite === false && writeToken === afterWrite && written > 0,
@@ -398,6 +403,8 @@ def test_a_read_of_a_text_python_holds_crosses_again_only_when_it_changed(host):
     assert first["kept"] is True
     assert first["fromWrite"] is True
     assert first["otherKey"] == "short", "a token of another key is never taken for this one"
+    text = "Caf\u00e9 \u201cq\u201d \u2014 \u4e2d\u6587 \u0645\u0631\u062d\u0628\u0627 \U0001f44b\U0001f3fd\r\n" * 3000
+    assert first["digests"] == [hashlib.sha256(text.encode("utf-8")).hexdigest(), None, None]
     # The page (the host app itself) changes one character, the length kept.
     app.page.evaluate("() => { const t = localStorage.getItem('still-a'); localStorage.setItem('still-a', 'X' + t.slice(1)); }")
     after = worker.evaluate(STILL_HELD_AFTER_JS)

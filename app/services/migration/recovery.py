@@ -16,7 +16,7 @@ from app.services import journal
 from app.services.migration import plan as planning
 from app.services.migration.executor import Executor
 from app.services.migration.runtime import Runtime
-from app.services.migration.state import Run, fingerprint
+from app.services.migration.state import Run, read_fingerprint
 from app.services.migration.switch import Switch, originals
 
 
@@ -59,7 +59,8 @@ class Recovery:
             snapshot = await self.executor.read()
             plan = planning.read_plan(snapshot, started_ms=run.started_ms, count_array=self.count_array)
             await self.rt.sleep(0)
-            if plan.plan.to_dict() != run.plan.to_dict() or fingerprint(snapshot, run.fingerprint) != run.fingerprint:
+            changed = plan.plan.to_dict() != run.plan.to_dict()
+            if changed or await read_fingerprint(self.rt.storage, snapshot, run.fingerprint) != run.fingerprint:
                 # The data changed since the run began (nothing live was written): start over.
                 await self.executor.discard(run_id)
                 log.warn("the data changed since the interrupted run began; its staging was discarded")

@@ -32,7 +32,7 @@ from app.services.migration.recovery import Recovery
 from app.services.migration.report import Report
 from app.services.migration.runtime import Runtime, gc_paused
 from app.services.migration.sinks import DryRunSink
-from app.services.migration.state import Run, fingerprint, options
+from app.services.migration.state import Run, options, read_fingerprint
 from app.services.migration.switch import Switch
 from app.services.migration.transform import Transform
 from app.services.performance import PerformanceMonitor
@@ -298,7 +298,7 @@ class MigrationService:
                     "report": None,
                 }
             run = Run(run_id, int(now * 1000), from_epoch_seconds(now), checked, plan.plan, clock_start=now)
-            run.fingerprint = fingerprint(snapshot)
+            run.fingerprint = await read_fingerprint(self.storage, snapshot)
             return await self.executor.execute(run, plan, snapshot)
         finally:
             self.rt.running = False

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 from app.core import digest, jsonstream
 from app.core.digest import sha256_hex
 from app.core.errors import InvalidInput
 from app.core.planner import Plan
 from app.services.journal import JournalRecord
-from app.storage.base import Text, as_text
+from app.storage.base import Storage, Text, as_text
 
-_FINGERPRINT_PREFIX = "blake2b:"
+# The fingerprint's algorithm, named by its prefix: "parts:" (this release) hashes each value's
+# SHA-256, which the browser's bridge takes off Python's thread as it reads a large text;
+# "blake2b:" (the release before) and a bare hex SHA-256 (earlier ones) hash the values whole.
+_FINGERPRINT_PREFIX = "parts:"
+_BLAKE2B_PREFIX = "blake2b:"
 
 
 @dataclass
@@ -175,15 +179,33 @@ def options(batch_size: Any, batch_delay_ms: Any) -> dict[str, Any]:
     return {"batchSize": batch_size, "batchDelayMs": batch_delay_ms}
 
 
-def fingerprint(snapshot: Snapshot, like: str | None = None) -> str:
+def fingerprint(snapshot: Snapshot, like: str | None = None, digests: Mapping[tuple[str, str], bytes] | None = None) -> str:
     """Return a hash of every app key and record, to tell whether the data changed since a run began.
 
-    BLAKE2b, about 2.5x faster than SHA-256 in Pyodide, prefixed with its name; a
-    journal written by an earlier release holds a bare SHA-256, so ``like`` (the
-    fingerprint to compare with) picks the algorithm.
+    BLAKE2b (about 2.5x faster than SHA-256 in Pyodide) over each area and key, UTF-8 and
+    length-prefixed, and each value's SHA-256: ``digests`` gives those the store already took,
+    by (area, key) (``Storage.text_digests``); the others are hashed here. ``like``, the
+    fingerprint to compare with, picks the algorithm of the release that wrote it.
     """
-    legacy = like is not None and not like.startswith(_FINGERPRINT_PREFIX)
-    hasher = hashlib.sha256() if legacy else hashlib.blake2b(digest_size=32)
+    if like is not None and not like.startswith(_FINGERPRINT_PREFIX):
+        return _whole_fingerprint(snapshot, blake2b=like.startswith(_BLAKE2B_PREFIX))
+    digests = digests or {}
+    hasher = hashlib.blake2b(digest_size=32)
+    for area, data in (("local", snapshot.local), ("app", snapshot.app)):
+        for key in sorted(data):
+            for part in (area, key):
+                encoded = digest.utf8(part)
+                hasher.update(len(encoded).to_bytes(8, "big") + encoded)
+            value = digests.get((area, key))
+            if value is None:
+                value = digest.sha256_of(data[key])
+            hasher.update(value)
+    return _FINGERPRINT_PREFIX + hasher.hexdigest()
+
+
+def _whole_fingerprint(snapshot: Snapshot, *, blake2b: bool) -> str:
+    """The fingerprint of the earlier releases: each length-prefixed part's UTF-8 hashed whole."""
+    hasher = hashlib.blake2b(digest_size=32) if blake2b else hashlib.sha256()
     for area, data in (("local", snapshot.local), ("app", snapshot.app)):
         for key in sorted(data):
             for part in (area, key, data[key]):
@@ -193,7 +215,16 @@ def fingerprint(snapshot: Snapshot, like: str | None = None) -> str:
                 hasher.update(size.to_bytes(8, "big"))
                 for piece in pieces:
                     hasher.update(piece)
-    return hasher.hexdigest() if legacy else _FINGERPRINT_PREFIX + hasher.hexdigest()
+    return _BLAKE2B_PREFIX + hasher.hexdigest() if blake2b else hasher.hexdigest()
+
+
+async def read_fingerprint(storage: Storage, snapshot: Snapshot, like: str | None = None) -> str:
+    """Return ``fingerprint(snapshot, like)`` with the SHA-256 the store took of its texts as it read them."""
+    digests = {}
+    if like is None or like.startswith(_FINGERPRINT_PREFIX):
+        texts = {(area, key): text for area, data in (("local", snapshot.local), ("app", snapshot.app)) for key, text in data.items()}
+        digests = await storage.text_digests(texts)
+    return fingerprint(snapshot, like, digests)
 
 
 def same(a: Text | None, b: Text | None, area: str) -> bool:

@@ -13,7 +13,7 @@ from app.core.errors import QuotaExceeded
 from app.services.migration import plan as planning
 from app.services.migration.report import Staged
 from app.services.migration.sinks import DryRunSink
-from app.services.migration.state import Run, Snapshot, fingerprint
+from app.services.migration.state import Run, Snapshot, fingerprint, read_fingerprint
 from app.services.migration.transform import batches
 from app.storage.memory import MemoryStorage
 from tests.unit.services.test_migration import Env, app_record
@@ -210,7 +210,7 @@ def test_an_airpromptsdb_record_the_counter_answered_is_read_batch_by_batch_with
 
 
 
-def test_the_fingerprint_is_each_length_prefixed_part_hashed_as_earlier_releases_wrote_it(monkeypatch):
+def test_the_fingerprint_of_an_earlier_release_is_each_length_prefixed_part_hashed_whole(monkeypatch):
     # A journal of an earlier release names its fingerprint; a resumed run must compute the same.
     snapshot = Snapshot({"airprompts_templates": '[{"name":"Grüße 🙂\r\n"}]', "odd": "\ud83d"}, {"templates": "{}"})
 
@@ -222,17 +222,63 @@ def test_the_fingerprint_is_each_length_prefixed_part_hashed_as_earlier_releases
                     digest.update(len(encoded).to_bytes(8, "big") + encoded)
         return digest.hexdigest()
 
-    assert fingerprint(snapshot) == "blake2b:" + expected(hashlib.blake2b(digest_size=32))
-    assert fingerprint(snapshot, like="ab" * 32) == expected(hashlib.sha256())  # a bare SHA-256: an earlier release
+    blake = "blake2b:" + expected(hashlib.blake2b(digest_size=32))
+    assert fingerprint(snapshot, like="blake2b:" + "ab" * 32) == blake  # the release before this one
+    assert fingerprint(snapshot, like="ab" * 32) == expected(hashlib.sha256())  # a bare SHA-256: earlier ones
     # A long text is encoded a slice at a time: the same hash, whatever the slices cut through.
     snapshot.local["airprompts_snippets"] = '[{"c":"naïve \u201cquote\u201d 👩‍💻\r\n\ud800 中文"}]' * 7
     snapshot.app["big"] = "plain ascii text " * 9
     whole = "blake2b:" + expected(hashlib.blake2b(digest_size=32))
+    parts = fingerprint(snapshot)
     sliced: list[int] = []
     slices = digest.utf8_slices
     monkeypatch.setattr(digest, "utf8_slices", lambda text: sliced.append(len(text)) or slices(text))
     for size in (1, 2, 3, 5, 64):
         monkeypatch.setattr(digest, "UTF8_SLICE", size)
         sliced.clear()
-        assert fingerprint(snapshot) == whole, size
+        assert fingerprint(snapshot, like=blake) == whole, size
+        assert fingerprint(snapshot) == parts, size
         assert len(snapshot.local["airprompts_snippets"]) in sliced and len(snapshot.app["big"]) in sliced
+
+
+def test_the_fingerprint_hashes_each_values_sha256_which_the_store_may_give():
+    snapshot = Snapshot(
+        {"airprompts_templates": '[{"name":"Grüße 🙂 “q” — 中文 مرحبا\r\n"}]', "odd": "\ud83d", "theme": "dark"},
+        {"templates": '{"key":"templates","value":[]}'},
+    )
+    hasher = hashlib.blake2b(digest_size=32)
+    for area, data in (("local", snapshot.local), ("app", snapshot.app)):
+        for key in sorted(data):
+            for part in (area, key):
+                hasher.update(len(part.encode()).to_bytes(8, "big") + part.encode())
+            hasher.update(hashlib.sha256(data[key].encode("utf-8", "surrogatepass")).digest())
+    expected = "parts:" + hasher.hexdigest()
+    assert fingerprint(snapshot) == expected
+    assert fingerprint(snapshot, like="parts:" + "0" * 64) == expected
+    # The SHA-256 the browser's bridge took of a text it sent stands for hashing it here.
+    given = {("local", "airprompts_templates"): hashlib.sha256(snapshot.local["airprompts_templates"].encode()).digest()}
+    assert fingerprint(snapshot, digests=given) == expected
+    # It is used, not hashed again: another digest makes another fingerprint.
+    assert fingerprint(snapshot, digests={("local", "airprompts_templates"): b"\0" * 32}) != expected
+    # Any change of a value, a key or an area changes it.
+    assert fingerprint(Snapshot({**snapshot.local, "theme": "light"}, snapshot.app)) != expected
+    assert fingerprint(Snapshot({**snapshot.local, "theme2": "dark"}, snapshot.app)) != expected
+    assert fingerprint(Snapshot(snapshot.local, {**snapshot.app, "theme": "dark"})) != expected
+
+
+async def test_read_fingerprint_asks_the_store_for_the_digests_it_took():
+    snapshot = Snapshot({"airprompts_templates": "[]" * 40}, {"templates": '{"key":"templates"}'})
+
+    class Hashed(MemoryStorage):
+        asked: list = []
+
+        async def text_digests(self, texts):
+            self.asked.append(dict(texts))
+            return {pair: hashlib.sha256(text.encode()).digest() for pair, text in texts.items() if pair[0] == "app"}
+
+    storage = Hashed()
+    assert await read_fingerprint(storage, snapshot) == fingerprint(snapshot)
+    assert storage.asked == [{("local", "airprompts_templates"): "[]" * 40, ("app", "templates"): '{"key":"templates"}'}]
+    # A journal of an earlier release is compared by its own algorithm, which hashes every text whole.
+    blake = fingerprint(snapshot, like="blake2b:")
+    assert await read_fingerprint(storage, snapshot, blake) == blake and len(storage.asked) == 1

@@ -8,6 +8,7 @@ tested in Chromium (tests/e2e/test_worker.py).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 
 import pytest
@@ -95,6 +96,16 @@ class FakeBridge:
         for key in remove:
             self.hold(key, None)
         return Found(self.hold(k, v) for k, v in zip(set_keys, values, strict=True))
+
+    def textDigests(self, areas, keys, tokens):
+        # As storage.js: the SHA-256 taken of a text sent as bytes, for a token held for its key.
+        self.digests_asked = list(zip(areas, keys, tokens, strict=True))
+        found = []
+        for area, key, token in self.digests_asked:
+            held = self.held.get(token)
+            ok = area == "local" and held is not None and held[0] == key and len(held[1]) >= HELD_MIN
+            found.append(hashlib.sha256(held[1].encode()).hexdigest() if ok else None)
+        return Found(found)
 
     counted = 0
 
@@ -288,3 +299,17 @@ def test_a_text_held_as_the_bytes_a_switch_wrote_is_read_as_a_text(bridge):
     got = run(storage.local_get(["airprompts_templates"]))["airprompts_templates"]
     assert got == TEXT and isinstance(got, str)
     assert bridge.crossed == ["airprompts_templates"]
+
+
+def test_the_digests_the_bridge_took_are_asked_for_the_texts_python_holds_as_read(bridge):
+    storage = BrowserStorage(bridge)
+    got = run(storage.local_get(["airprompts_templates", "airprompts_snippets", "theme"]))
+    copy = "".join(list(got["airprompts_snippets"]))  # equal, but not the text read
+    texts = {("local", "airprompts_templates"): got["airprompts_templates"], ("local", "airprompts_snippets"): copy,
+             ("local", "theme"): got["theme"], ("local", "missing"): "x"}
+    digests = run(storage.text_digests(texts))
+    # Only the texts Python holds as the bridge sent them are asked for, by their tokens; the
+    # bridge answers for those it hashed (a short text, sent as itself, it did not).
+    assert bridge.digests_asked == [("local", "airprompts_templates", 1), ("local", "theme", 3)]
+    assert digests == {("local", "airprompts_templates"): hashlib.sha256(TEXT.encode()).digest()}
+    assert run(storage.text_digests({("local", "missing"): "x"})) == {}
