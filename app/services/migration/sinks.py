@@ -167,17 +167,18 @@ class StorageSink:
             await self._stage(run, src)
 
     async def finish_source(self, run: Run, src: Source) -> None:
+        # The source's last write is left in flight while the next source begins: the sink's next
+        # write (or the values', or a quarantined collection's) waits for it first and raises its error.
         if self._pending:  # a count that missed the last batch must not leave it unstaged
             await self._stage(run, src)
-        await self._written()
 
     async def _stage(self, run: Run, src: Source) -> None:
         """Write the waiting batches with the journal cursor that counts them, in one transaction.
 
         The write is left in flight: the next batches are transformed while IndexedDB commits it
         (about half of a staging write's time). One write is in flight at most, so they reach the
-        store in order, and a failed one raises at the next write or at the source's end, before
-        anything else is written.
+        store in order, and a failed one raises at the next write, before anything else is written
+        (the values' write ends the transform; a failed transform settles it, see Transform.run).
         """
         await self._written()
         run.cursor[src.id] = self._through
