@@ -211,11 +211,32 @@ UNKNOWN_BROWSER_MESSAGE = "The browser's storage reported an unexpected error. T
 _NAME_PATTERN = re.compile(r"\b(" + "|".join(sorted(BROWSER_ERRORS, key=len, reverse=True)) + r")\b")
 
 
+# Chromium's IndexedDB refuses a record larger than it stores, as an UnknownError: "The serialized
+# keys and/or value are too large (size=134303973 bytes, max=133169152 bytes)". No retry helps.
+_TOO_LARGE = re.compile(r"too large(?:.*?size=(\d+) bytes, max=(\d+) bytes)?", re.IGNORECASE)
+
+
+def _too_large(name: str, message: str) -> QuotaExceeded | None:
+    found = _TOO_LARGE.search(message) if name in ("UnknownError", "DataError") else None
+    if found is None:
+        return None
+    size, limit = (int(value) if value else None for value in found.groups())
+    measure = f" ({size / 1e6:.1f} MB as the browser stores it, over its limit of {limit / 1e6:.1f} MB)" if size and limit else ""
+    text = (
+        f"A collection is too large for the browser to store as one IndexedDB record{measure}. Nothing was "
+        "written by this step. Delete or export some of its items in AirPrompts, then try again."
+    )
+    return QuotaExceeded(text, needed=size, available=limit, browser_error=name, browser_message=message)
+
+
 def from_browser_error(name: str, message: str, *, action: str | None = None) -> MigrateError:
     """Return the app error for a browser error called ``name`` (``message`` is the browser's own text)."""
     cls = BROWSER_ERRORS.get(name, StorageError)
     if cls is WriteConflict:
         return WriteConflict(message, browser_error=name)  # our own bridge's text, already plain
+    too_large = _too_large(name, message)
+    if too_large is not None:
+        return too_large
     text = BROWSER_MESSAGES.get(name, UNKNOWN_BROWSER_MESSAGE)
     if action:
         text = f"{text} (while {action})"

@@ -498,7 +498,12 @@ function request(req) {
 function done(tx) {
   return new Promise((resolve, reject) => {
     tx.oncomplete = () => resolve();
-    tx.onerror = () => reject(tx.error ? asError(tx.error) : named("AbortError", "The transaction failed"));
+    // A failed request's error reaches the transaction before the transaction's own error is set:
+    // it says why (a record IndexedDB refuses as too large is an UnknownError with its size).
+    tx.onerror = (event) => {
+      const error = tx.error || event?.target?.error;
+      reject(error ? asError(error) : named("AbortError", "The transaction failed"));
+    };
     tx.onabort = () => reject(tx.error ? asError(tx.error) : named("AbortError", "The transaction was aborted"));
   });
 }

@@ -34,11 +34,14 @@ sys.path.insert(0, str(ROOT))
 
 from app.devserver import serve_in_thread  # noqa: E402
 
-SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "1000,4000,10000,100000").split(",") if n]
+# The largest store is 50 000 records: the 3.0.0 templates of 100 000 multilingual records are one
+# AirPromptsDB record of 134.3 MB as Chromium serialises it, over its limit of 133.2 MB a record,
+# so that migration is refused and undone (QuotaExceeded, "too large ... as one IndexedDB record").
+SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "1000,4000,10000,50000").split(",") if n]
 ASCII_SIZES = [int(n) for n in os.environ.get("BENCH_ASCII_SIZES", "4000").split(",") if n]
 IDB_FROM = 10_000  # the app keeps large collections in AirPromptsDB
 # Each size runs this many times, each in a fresh page; the row is the run with the median ratio.
-# Single runs on this shared machine vary by a third; the 100 000 store is too slow to repeat.
+# Single runs on this shared machine vary by a third; the 50 000 store is too slow to repeat.
 REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
 REPEAT_UP_TO = 10_000
 
@@ -58,6 +61,7 @@ async ({inIdb}) => {
   });
   const done = (tx) => new Promise((res, rej) => { tx.oncomplete = res; tx.onerror = () => rej(tx.error); });
   const kinds = ["templates", "snippets", "workflows", "folders"];
+  const PIECE = 16 * 1024 * 1024;
   const t0 = performance.now();
   const backup = await openDb("BenchBaselineBackup", "copies");
   if (!inIdb) {
@@ -80,8 +84,14 @@ async ({inIdb}) => {
     const wtx = db.transaction("storage", "readwrite");
     for (const r of parsed) wtx.objectStore("storage").put(r);
     await done(wtx);
+    // A text of more than PIECE characters is copied in pieces: Chromium's IndexedDB aborts the
+    // put of the templates of 100 000 records as one value (74 M characters), and the app's
+    // backup never writes one either (its chunks hold 256 K characters). Below it (every store
+    // up to 10 000 records), one put a text, as before.
     const btx = backup.transaction("copies", "readwrite");
-    texts.forEach((t, i) => btx.objectStore("copies").put(t, kinds[i]));
+    texts.forEach((t, i) => {
+      for (let at = 0; at < t.length; at += PIECE) btx.objectStore("copies").put(t.slice(at, at + PIECE), `${kinds[i]}/${at}`);
+    });
     await done(btx);
     db.close();
   }

@@ -412,6 +412,35 @@ def test_a_read_of_a_text_python_holds_crosses_again_only_when_it_changed(host):
     assert after["newer"] is True and after["again"] is True
 
 
+TOO_LARGE_JS = r"""
+async () => {
+  // A record larger than Chromium's IndexedDB stores (133 MB serialised): 72 M characters of CJK.
+  const s = globalThis.airpromptsStorage;
+  const piece = "\u4e2d\u6587\u5b57".repeat(800000);
+  const record = { key: "too-large", value: Array.from({ length: 30 }, (_, i) => ({ id: String(i), content: piece })), timestamp: 1 };
+  let error = null;
+  try {
+    await s.appWrite([JSON.stringify(record)], [], [], []);
+  } catch (e) {
+    error = { name: e.name, message: String(e.message) };
+  }
+  const [[stored]] = await s.appGet(["too-large"]);
+  return { error, stored: stored === undefined };
+}
+"""
+
+
+def test_a_record_indexeddb_refuses_as_too_large_fails_with_the_browsers_reason(host):
+    # The failed put's own error (UnknownError, with its size), not a bare "transaction aborted":
+    # the app then says what is too large instead of "try again" (app/core/errors.py).
+    app = host({"airprompts_schema_version": '"3.0.0"'})
+    worker = next(w for w in app.page.workers if w.url.endswith(WORKER_SCRIPT))
+    out = worker.evaluate(TOO_LARGE_JS)
+    assert out["error"] is not None and out["error"]["name"] == "UnknownError", out
+    assert "too large" in out["error"]["message"] and "max=" in out["error"]["message"]
+    assert out["stored"] is True, "nothing was written"
+
+
 RECORD_COUNTS_JS = r"""
 async () => {
   // appGet counts each AirPromptsDB record's value array from the object it read, as countArray(text,
