@@ -18,7 +18,11 @@ NEXT_STEPS = {
     "MigrationInProgress": "Another tab or window is migrating this data. Close it or wait for it to finish, then press Refresh.",
     "DataChanged": "Another AirPrompts tab kept changing your data during the migration. Nothing was lost: the run was undone around those changes. Close the other AirPrompts tabs, then start the migration again.",
     "RolledBack": "Your data was put back exactly as it was before the run. Download the logs (JSON) and send them to support before trying again.",
-    "QuotaExceeded": "The browser is out of storage space. Delete old backups in Backups, then start the migration again.",
+    "QuotaExceeded": (
+        "The browser refused to store the migrated data: it is out of storage space, or a collection is larger than "
+        "it stores in one record (the message above says which). Free space by deleting old backups in Backups, or "
+        "delete or export some items in AirPrompts, then start the migration again."
+    ),
     "PlanError": "This data cannot be migrated by this version of the app. Do not change it; download the logs and contact support.",
     "ValidationFailed": "Some records could not be checked. Your data was not changed; download the logs and the quarantine and contact support.",
     "VerificationFailed": "The written data did not match what was prepared, so it was restored. Download the logs and contact support.",

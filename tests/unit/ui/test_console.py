@@ -158,7 +158,9 @@ async def test_a_failed_run_says_what_failed_and_that_the_data_was_restored(page
     assert by_id("run-result-title").textContent == "Migration failed: QuotaExceeded"
     assert "Browser storage is full" in by_id("run-result-text").textContent
     assert "restored from the backup" in by_id("run-result-facts").textContent
-    assert by_id("run-result-next").textContent.startswith("What to do next: The browser is out of storage space.")
+    next_step = by_id("run-result-next").textContent
+    assert next_step.startswith("What to do next: The browser refused to store the migrated data: it is out of storage space")
+    assert "deleting old backups in Backups" in next_step
     assert by_id("run-start").disabled is False
     assert storage.local == seeded
     console.close()
