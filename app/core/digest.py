@@ -12,8 +12,7 @@ from app.core.errors import BackupCorrupted
 
 def sha256_hex(text: str | bytes) -> str:
     """Return the hex SHA-256 of the UTF-8 bytes of ``text`` (or of the UTF-8 bytes given)."""
-    # surrogatepass: a localStorage string may hold a lone UTF-16 surrogate.
-    return hashlib.sha256(utf8(text)).hexdigest()
+    return (hashlib.sha256(text).digest() if isinstance(text, bytes) else sha256_of(text)).hex()
 
 
 def utf8(text: str | bytes) -> bytes:
@@ -45,7 +44,7 @@ def utf8_sized(text: str) -> tuple[int, Iterable[bytes]]:
 def sha256_of(text: str) -> bytes:
     """Return the SHA-256 of the UTF-8 bytes of ``text`` (lone surrogates kept), a long text encoded a slice at a time."""
     if len(text) <= UTF8_SLICE:
-        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+        return hashlib.sha256(utf8(text)).digest()
     hasher = hashlib.sha256()
     for piece in utf8_slices(text):
         hasher.update(piece)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -98,3 +99,7 @@ def test_utf8_len_counts_bytes_and_a_lone_surrogate(monkeypatch):
         assert chunks.utf8_len(text) == len(text.encode("utf-8", "surrogatepass")), size
         assert b"".join(digest.utf8_slices(text)) == text.encode("utf-8", "surrogatepass"), size
         assert chunks.utf8_len("ascii only " * 40) == 440
+        # Hashed the same way: the SHA-256 of the whole UTF-8, for a str as for its bytes.
+        whole = hashlib.sha256(text.encode("utf-8", "surrogatepass"))
+        assert digest.sha256_of(text) == whole.digest(), size
+        assert digest.sha256_hex(text) == digest.sha256_hex(text.encode("utf-8", "surrogatepass")) == whole.hexdigest()
